@@ -48,7 +48,7 @@ group2() {
     done
     # the transcription client against the fake OpenAI server
     t=$(mktemp -d)
-    python3 tests/asr/fake_asr.py --protocol openai --mode openai,halluc --log "$t" \
+    python3 tests/clients/fake_asr.py --protocol openai --mode openai,halluc --log "$t" \
         --port-file "$t/port" 2> "$t/fake.err" &
     fake=$!
     for _ in $(seq 1 1200); do [ -s "$t/port" ] && break; sleep 0.1; done
@@ -61,7 +61,7 @@ group2() {
     $VG build/callqa-service score --transcript "$t/call.json" --topics config/topics/bank.json \
         --json > /dev/null
     mkdir -p "$t/models/vader"
-    cp tests/sentiment/node_modules/vader-sentiment/vader_lexicon.txt "$t/models/vader/"
+    cp tests/scoring/vader/node_modules/vader-sentiment/vader_lexicon.txt "$t/models/vader/"
     CALLQA_MODEL_DIR="$t/models" $VG build/callqa-service score --transcript "$t/call.json" \
         --json > /dev/null
     rm -rf "$t"

@@ -21,8 +21,9 @@ call's rows so that the other routes see a plausible store):
              total = 20 x sum(weight x score), flagged when total < 60 with the old scorer's
              flag_reason; a one-line summary. The agents' levels are calibrated so that FLAGGED
              (10 %) of all calls are flagged.
-  daily_stats  computed by the store's own roll-up statement, read from src/store/store.c
-             (rollup_day: DELETE then INSERT ... SELECT for one day), run for every day.
+  daily_stats  computed by the store's own roll-up statement, read from
+             src/store/store_jobs_stats.c (rollup_day: DELETE then INSERT ... SELECT for one day),
+             run for every day.
 Prints what it made, the time of each part, and the mean time of one day's roll-up.
 """
 import argparse
@@ -99,7 +100,7 @@ def main():
     ap.add_argument("--flagged", type=float, default=0.10, help="share of all calls flagged")
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--store-c", default=os.path.join(os.path.dirname(__file__), "..", "src",
-                                                      "store", "store.c"))
+                                                      "store", "store_jobs_stats.c"))
     a = ap.parse_args()
     if a.calls < a.days or a.agents < 3:
         sys.exit("gen_store.py: --calls must be at least --days, --agents at least 3")

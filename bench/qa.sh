@@ -21,11 +21,11 @@
 #            pipeline-api.txt.
 #   api-pg   the same requests on PostgreSQL: the same generated store (or API_STORE) copied by
 #            `callqa store migrate` into a private PostgreSQL server started here
-#            (tests/pg/pg_lib.sh), served by `callqa serve --db postgresql://...`; the answers
+#            (tests/store/pg_lib.sh), served by `callqa serve --db postgresql://...`; the answers
 #            are checked against the SQLite store they were copied from. Writes
 #            pipeline-api-pg.txt.
 #   scale    queue throughput with 1, 2 and 4 `callqa worker` processes on one store, SQLite
-#            against PostgreSQL (a private server started here, tests/pg/pg_lib.sh), same calls,
+#            against PostgreSQL (a private server started here, tests/store/pg_lib.sh), same calls,
 #            same counts, in one run. Two loads: store (SMALL copies of a 7-second corpus clip,
 #            `--only levels`: almost no analysis, so the rate is what the queue and the store
 #            allow: claim, results, events, roll-ups) and cpu (the corpus calls, call14 as its
@@ -141,7 +141,7 @@ sec_worker() {
         serve_start "$W/s0.db"
         serve_stop
         python3 bench/gen_store.py --db "$W/s0.db" --calls "$FILL" --days 1 \
-            --store-c src/store/store.c > "$W/gen.txt" || die "gen_store.py failed"
+            --store-c src/store/store_jobs_stats.c > "$W/gen.txt" || die "gen_store.py failed"
     fi
     serve_start "$W/s0.db"
     i=0
@@ -360,13 +360,13 @@ api_run() { # api_run [pg]: on the SQLite store, or on its copy in PostgreSQL
         serve_stop
         [ "$(sq "$S" "SELECT COUNT(*) FROM calls")" = 0 ] || die "the new store is not empty"
         a=$(date +%s.%N)
-        python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store.c \
+        python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store_jobs_stats.c \
             > "$A/gen.txt" || die "gen_store.py failed"
         b=$(date +%s.%N)
     fi
     SERVED=$S
     if [ "${1:-}" = pg ]; then # the same store copied into PostgreSQL, served from there
-        . tests/pg/pg_lib.sh
+        . tests/store/pg_lib.sh
         pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
         pg_start "$A" > /dev/null || die "PostgreSQL did not start"
         m0=$(date +%s.%N)
@@ -458,7 +458,7 @@ EOF
         machine
         echo "load average before: $load0"
         echo "load average after:  $load1"
-        echo "command: python3 bench/gen_store.py --db S --calls $CALLS --store-c src/store/store.c   (after a \`callqa serve --db S\` made the schema)"
+        echo "command: python3 bench/gen_store.py --db S --calls $CALLS --store-c src/store/store_jobs_stats.c   (after a \`callqa serve --db S\` made the schema)"
         echo "generation: $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", b - a}') s in all"
         sed 's/^/  /' "$A/gen.txt"
         echo "store size: $(du -k "$S" | cut -f1) KiB (WAL: $(if [ -f "$S-wal" ]; then du -k "$S-wal" | cut -f1; else echo 0; fi) KiB)"
@@ -486,7 +486,7 @@ sec_scale() {
     LOADS=${LOADS:-store cpu}
     C=$SHARED/corpus/calls
     [ -d "$C" ] && [ -d "$SHARED/models" ] || die "$C or $SHARED/models is missing"
-    . tests/pg/pg_lib.sh
+    . tests/store/pg_lib.sh
     pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
     pg_start "$T" > /dev/null || die "PostgreSQL did not start"
     export CALLQA_MODEL_DIR="${CALLQA_MODEL_DIR:-$SHARED/models}"
@@ -589,13 +589,13 @@ sec_calls_list() {
     serve_start "$S" "$T/schema.log" # the schema: callqa's own migrations
     serve_stop
     g0=$(date +%s.%N)
-    python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store.c > "$T/gen.txt" ||
+    python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store_jobs_stats.c > "$T/gen.txt" ||
         die "gen_store.py failed"
     g1=$(date +%s.%N)
     SERVED=$S
     suffix=""
     if [ "${1:-}" = pg ]; then
-        . tests/pg/pg_lib.sh
+        . tests/store/pg_lib.sh
         pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
         pg_start "$T" > /dev/null || die "PostgreSQL did not start"
         "$CQ" store migrate --from "$S" --to "$PG_URI" > "$T/migrate.txt" 2>&1 ||

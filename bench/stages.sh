@@ -80,13 +80,13 @@
 #               of `callqa analyze` (bench/cost.sh: --mos-model dnsmos).
 #   diarize [RUNS]   what diarization costs, apart from the VAD: CPU seconds (user + sys) of
 #               `callqa analyze --only vad` and of `--only diarize` (which runs the VAD too) on
-#               the same mono mixes (tests/diarization/mkmix.py's dev set, 24 calls, plus a
+#               the same mono mixes (tests/dsp/mkmix.py's dev set, 24 calls, plus a
 #               10-minute call made of them), one process per file, RUNS runs (default 3)
 #               alternating; the difference over the audio's length is diarization's cost in
 #               core-seconds per second of audio. There is no peer to run beside it here:
 #               pyannote needs PyTorch models that cannot be installed on these machines.
 #   transcribe  transcription on the corpus calls, against the fake OpenAI-compatible server
-#               (tests/asr/fake_asr.py) on the same machine; callqa's own cost is its CPU time:
+#               (tests/clients/fake_asr.py) on the same machine; callqa's own cost is its CPU time:
 #               per call, the seconds of audio sent against the seconds recorded and against the
 #               VAD's speech; `callqa analyze --transcribe` against `callqa analyze` with the same
 #               analyzers, ROUNDS=5 rounds alternating. Writes bench/out/transcribe.txt.
@@ -476,7 +476,7 @@ sec_diarize() {
     D=$W/diarize
     mkdir -p "$D"
     [ -f "$D/mixes/dev23.wav" ] ||
-        python3 tests/diarization/mkmix.py --shared "$SHARED" --out "$D/mixes" --set dev --calls 24 2> /dev/null
+        python3 tests/dsp/mkmix.py --shared "$SHARED" --out "$D/mixes" --set dev --calls 24 2> /dev/null
     [ -f "$D/long.wav" ] || sox $(ls "$D"/mixes/*.wav | head -12) -e signed -b 16 "$D/long.wav" 2> /dev/null
     python3 - "$CQ" "$RUNS" "$D" << 'PY'
 import glob, os, resource, subprocess, sys
@@ -527,7 +527,7 @@ sec_transcribe() {
     }
     trap cleanup EXIT
     export CALLQA_MODEL_DIR="$SHARED/models"
-    python3 tests/asr/fake_asr.py --protocol openai --mode openai,words --log "$T/log" \
+    python3 tests/clients/fake_asr.py --protocol openai --mode openai,words --log "$T/log" \
         --port-file "$T/port" 2> "$T/fake.err" &
     FAKE=$!
     for _ in $(seq 1 100); do
@@ -541,7 +541,7 @@ sec_transcribe() {
 call06_ivr_dtmf call07_clipping call08_low_level call09_noise call10_busy call11_sit_intercept
 call12_overtalk call13_mono_diarization call14_vicidial"
     {
-        echo "== transcription: the corpus calls against the fake OpenAI server (tests/asr/fake_asr.py, same machine)"
+        echo "== transcription: the corpus calls against the fake OpenAI server (tests/clients/fake_asr.py, same machine)"
         echo "machine: $(nproc) CPUs, $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME")"
         echo "callqa: $("$CQ" version), commit $(git rev-parse --short HEAD 2> /dev/null || echo unknown)"
         echo "load average before: $(cat /proc/loadavg)"

@@ -2,7 +2,7 @@
 # only when the lockfile changed since the last install (or ui/node_modules is gone). The
 # lockfile's SHA-256 is kept in ui/node_modules/.callqa-lock (so that several build directories
 # share one install) and in STAMP, in the build directory, which is rewritten only when it
-# changes: the dashboard's build depends on it. The tests' npm packages (tests/sentiment/: the
+# changes: the dashboard's build depends on it. The tests' npm packages (tests/scoring/vader/: the
 # reference VADER) are installed the same way, with NAME naming them in the messages.
 #   cmake -DUI=SOURCE/ui -DNPM=npm -DSTAMP=BUILD/ui-npm.stamp [-DNAME=ui] -P ui_npm.cmake
 if(NOT NAME)

@@ -423,12 +423,8 @@ int ask_prom_run(const ask_prom_config *c, const ask_prom_query *q, store_ro_res
     cl_http_setup(k, url, &lim, &b, &h);
     curl_easy_setopt(k, CURLOPT_HTTPGET, 1L);
     struct curl_slist *hl = curl_slist_append(NULL, "Accept: application/json");
-    curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
-    CURLcode rc = curl_easy_perform(k);
-    long code = 0;
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(k);
-    curl_slist_free_all(hl);
+    long code;
+    CURLcode rc = cl_http_perform(k, hl, &code);
     free(url);
     int ret;
     if (b.too_large || rc == CURLE_FILESIZE_EXCEEDED)

@@ -2,12 +2,14 @@
  * base_int.h - library-internal helpers shared by every room of the library (audio, dsp, nn,
  * call, stages, engine; not part of the public API): the allocation funnel, error records,
  * logging, small string helpers, a whole file read with a size limit, sha256 in hex, the FFTW
- * planner's lock and a thread's CPU clock (the wall and monotonic clocks are public: cq_clock.h).
+ * planner's lock, a thread's CPU clock (the wall and monotonic clocks are public: cq_clock.h)
+ * and one UTF-8 character read.
  *
  * It calls no other room: libc, pthread and nettle (sha256) only, with the public types of
  * cq_base.h and cq_status.h. It is on the ground floor because everything the library allocates
  * goes through it, so that the out-of-memory tests can fail any allocation of any room. The
- * rooms above the engine do not include it: they stand on config.h and libc.
+ * rooms above the engine stand on config.h and libc, and take from it only what libc lacks: the
+ * live room its allocations, the privacy room and the command line's terminal the UTF-8 reader.
  */
 #ifndef CQ_BASE_INT_H
 #define CQ_BASE_INT_H
@@ -77,5 +79,10 @@ void cq__fft_unlock(void);
  * (each added by cq__thread_cpu_credit once the helper ended) */
 double cq__thread_cpu_sec(void);
 void cq__thread_cpu_credit(double sec);
+
+/* The length (2-4) of the valid UTF-8 character of more than one byte at s[0..n), its code point
+ * in *cp (when cp is not NULL); 0 when there is none: an ASCII byte, a byte that starts no
+ * character, a cut sequence, an overlong form, a surrogate, past U+10FFFF (utf8.c). */
+size_t cq__utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
 
 #endif /* CQ_BASE_INT_H */

@@ -14,7 +14,7 @@
  * results in their public types (speech spans; cq_classify.h's events and timelines); no
  * library but libm. It is on floor 2 because it sees both legs at once and no audio: it works
  * on what the analyzers below it found, so it is tested on hand-made spans
- * (tests/call/test_conversation.c), and the conversation stage (src/stages/conversation.c)
+ * (tests/call/test_conversation.c), and the conversation stage (src/stages/stage_conversation.c)
  * feeds it.
  */
 #include <math.h>

@@ -12,7 +12,7 @@
 
 #include "../ask/ask.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "ask_cmd.h"
 
 /* a name MariaDB takes quoted: letters, digits, _ and $ (and % . - in a host) */
 static int plain(const char *s, const char *extra)

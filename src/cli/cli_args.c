@@ -58,6 +58,25 @@ int cq_cli_analysis_args(const char *cmd, const char *prog, int argc, char **arg
     return -1;
 }
 
+int cq_cli_analyze_call(const cq_engine *e, const char *path, const char *in, const char *out,
+                        cq_legs_resolved *lr, cq_report **rep, cq_err *err)
+{
+    memset(lr, 0, sizeof(*lr));
+    if (!path) {
+        cq_call_src src = {.in_path = in, .out_path = out};
+        return cq_engine_analyze(e, &src, rep, err);
+    }
+    int rc = cq_legs_resolve(path, lr, err);
+    if (rc != CQ_OK)
+        return rc;
+    cq_call_src src = {.path = lr->path,
+                       .in_path = lr->in_path,
+                       .out_path = lr->out_path,
+                       .name = lr->name,
+                       .note = lr->note};
+    return cq_engine_analyze(e, &src, rep, err);
+}
+
 /* HOST:PORT or [HOST]:PORT into host[] and port[]; the port digits only. */
 int cq_cli_hostport(const char *s, char *host, size_t hcap, char *port, size_t pcap)
 {

@@ -25,6 +25,12 @@ int cq_cli_analysis_args(const char *cmd, const char *prog, int argc, char **arg
                          cfg_settings *set, cq_engine_params *ep, cfg_args *a);
 
 /* HOST:PORT or [HOST]:PORT into host[] and port[] (digits only, at most 65535): 0, or -1. */
+/* Analyse one call with e: from path split into its legs (cq_legs_resolve), or, path NULL, from
+ * the two leg files in and out. CQ_OK with *rep (cq_report_destroy), or an error with *err. *lr
+ * holds what the split kept (zeroed first; cq_legs_resolved_free after, whatever the result). */
+int cq_cli_analyze_call(const cq_engine *e, const char *path, const char *in, const char *out,
+                        cq_legs_resolved *lr, cq_report **rep, cq_err *err);
+
 int cq_cli_hostport(const char *s, char *host, size_t hcap, char *port, size_t pcap);
 
 #endif /* CQ_CLI_ARGS_H */

@@ -14,7 +14,7 @@
 
 #include "../ingest/ingest.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "ingest_cmd.h"
 
 /* A filter value: 1-20 characters (ViciDial's VARCHAR(20)), printable ASCII. */
 static int add_filter(const char *flag, char (*list)[21], int *n, const char *v)

@@ -1,7 +1,7 @@
 /*
  * investigate_cmd.c - `callqa investigate`: why a call went wrong, from its capture (or SIP as
  * text), its recording and the dialer's status, as POST /investigate answers it (src/net/
- * investigate.c; docs/network.md): 2 to 4 plain sentences built on the findings, then the
+ * net_investigate.c; docs/network.md): 2 to 4 plain sentences built on the findings, then the
  * findings; --json prints the route's answer. It runs in callqa-service (libpcap).
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include "../config/config.h"
 #include "../net/net.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "investigate_cmd.h"
 #include "term.h"
 
 /* The answer as text: every string in it came from the capture, the recording or the call

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -194,92 +193,16 @@ static int rtp_pts(const char *list, lv_rtp_map *m)
     return 0;
 }
 
-/* The probe (live_probe): "default" (the built-in "Hello?", lv_default_probe) or a WAV, read as
- * 8 kHz 16-bit samples (both channels mixed) into *pcm (the caller frees it). 0, or 2 having
+/* The probe (live_probe), made by lv_probe_load into *pcm (the caller frees it). 0, or 2 having
  * said why. */
 static int load_probe(const char *spec, int16_t **pcm, size_t *n)
 {
-    cq_err e = {0};
-    cq_audio *a;
-    *pcm = NULL, *n = 0;
-    if (!strcmp(spec, "default")) {
-        size_t len;
-        const unsigned char *wav = lv_default_probe(&len);
-        if (!wav) {
-            fprintf(stderr, "callqa: --probe default: this build has no built-in probe (espeak-ng "
-                            "was not found when it was built); give a WAV\n");
-            return 2;
-        }
-        a = cq_audio_open_memory(wav, len, "probe-hello.wav", &e);
-    } else {
-        a = cq_audio_open(spec, &e);
-    }
-    if (!a) {
-        fprintf(stderr, "callqa: --probe (live_probe): %s\n", e.msg);
-        return 2;
-    }
-    const cq_audio_info *in = cq_audio_get_info(a);
-    const size_t max = (size_t)(10.0 * in->sample_rate_hz) + 1;
-    float *x = malloc(max * 2 * sizeof(float)), *y = NULL;
-    int rc = 2;
-    int64_t got = x ? cq_audio_read(a, x, max, &e) : -1;
-    if (got <= 0 || (size_t)got >= max) {
-        fprintf(stderr, "callqa: --probe (live_probe): %s\n",
-                got < 0 ? (e.msg[0] ? e.msg : "out of memory")
-                : got   ? "longer than 10 s"
-                        : "no audio in it");
-        goto out;
-    }
-    for (int64_t i = 0; i < got; i++) /* mixed down */
-        x[i] = in->channels == 2 ? 0.5f * (x[2 * i] + x[2 * i + 1]) : x[i];
-    size_t m = (size_t)got;
-    if (in->sample_rate_hz != 8000) {
-        int err = 0;
-        cq_resample *rs = cq_resample_create((double)in->sample_rate_hz, 8000, &err);
-        const size_t cap = m * 8000 / (size_t)in->sample_rate_hz + 1024;
-        long k = -1, tot = 0;
-        if (rs && (y = malloc(cap * sizeof(float))) &&
-            (k = cq_resample_process(rs, x, m, y, cap)) >= 0) /* then the filter's tail */
-            for (tot = k; k > 0 && tot < (long)cap;) {
-                k = cq_resample_process(rs, NULL, 0, y + tot, cap - (size_t)tot);
-                tot += k > 0 ? k : 0;
-            }
-        cq_resample_destroy(rs);
-        if (k < 0) {
-            fprintf(stderr, "callqa: --probe (live_probe): cannot resample it to 8 kHz\n");
-            goto out;
-        }
-        m = (size_t)tot;
-    }
-    const float *s8 = y ? y : x;
-    /* its silence before and after trimmed (-40 dBFS, 20 ms kept): the classifier listens for
-     * the reply from the probe's end */
-    size_t a0 = 0, a1 = m;
-    while (a0 < m && fabsf(s8[a0]) < 0.01f)
-        a0++;
-    while (a1 > a0 && fabsf(s8[a1 - 1]) < 0.01f)
-        a1--;
-    if (a0 == a1) {
-        fprintf(stderr, "callqa: --probe (live_probe): it is silent\n");
-        goto out;
-    }
-    a0 = a0 > 160 ? a0 - 160 : 0;
-    a1 = a1 + 160 < m ? a1 + 160 : m;
-    s8 += a0;
-    m = a1 - a0;
-    if (!(*pcm = malloc(m * sizeof(int16_t))))
-        goto out;
-    for (size_t i = 0; i < m; i++) {
-        const float v = s8[i] * 32768.0f;
-        (*pcm)[i] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : v);
-    }
-    *n = m;
-    rc = 0;
-out:
-    free(x);
-    free(y);
-    cq_audio_close(a);
-    return rc;
+    lv_error e;
+    if (lv_probe_load(spec, pcm, n, &e) == LV_OK)
+        return 0;
+    fprintf(stderr, "callqa: --probe %s: %s\n",
+            strcmp(spec, "default") ? "(live_probe)" : "default", e.msg);
+    return 2;
 }
 
 /* The settings (live_*, live_events, model_dir: docs/config.md) as the server's parameters, the
@@ -545,24 +468,35 @@ int cq_cli_live(int argc, char **argv)
     int rc = lv_server_run(s);
     lv_server_stats st;
     lv_server_get_stats(s, &st);
-    fprintf(stderr,
-            "callqa live: stopped: %llu connections, %llu calls, %llu refused (full), %llu "
-            "refused (no UUID), %llu event lines, %llu dropped, %llu audio samples dropped; RTP "
-            "%llu datagrams, %llu malformed, %llu refused, %llu after their call; WebSocket %llu "
-            "refused; %llu closed before they identified their call (%llu in --ident-sec, %llu "
-            "the oldest waiting); RTP %llu SSRCs dropped before they showed a stream (%llu in "
-            "--ident-sec, %llu for room), %llu of their packets\n",
-            (unsigned long long)st.accepted, (unsigned long long)st.calls,
-            (unsigned long long)st.refused_full, (unsigned long long)st.refused_uuid,
-            (unsigned long long)st.events, (unsigned long long)st.events_dropped,
-            (unsigned long long)st.audio_dropped, (unsigned long long)st.rtp_datagrams,
-            (unsigned long long)st.rtp_malformed, (unsigned long long)st.rtp_refused,
-            (unsigned long long)st.rtp_after_end, (unsigned long long)st.ws_refused,
-            (unsigned long long)(st.ident_timeout + st.ident_evicted),
-            (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted,
-            (unsigned long long)(st.rtp_timeout + st.rtp_evicted),
-            (unsigned long long)st.rtp_timeout, (unsigned long long)st.rtp_evicted,
-            (unsigned long long)st.rtp_dropped);
+    const uint64_t v[] = {st.accepted,
+                          st.calls,
+                          st.refused_full,
+                          st.refused_uuid,
+                          st.events,
+                          st.events_dropped,
+                          st.audio_dropped,
+                          st.rtp_datagrams,
+                          st.rtp_malformed,
+                          st.rtp_refused,
+                          st.rtp_after_end,
+                          st.ws_refused,
+                          st.ident.timeout + st.ident.evicted,
+                          st.ident.timeout,
+                          st.ident.evicted,
+                          st.rtp_timeout + st.rtp_evicted,
+                          st.rtp_timeout,
+                          st.rtp_evicted,
+                          st.rtp_dropped};
+    char line[2048];
+    lv_counts_text(line, sizeof(line),
+                   "callqa live: stopped: # connections, # calls, # refused (full), # refused (no "
+                   "UUID), # event lines, # dropped, # audio samples dropped; RTP # datagrams, # "
+                   "malformed, # refused, # after their call; WebSocket # refused; # closed before "
+                   "they identified their call (# in --ident-sec, # the oldest waiting); RTP # "
+                   "SSRCs dropped before they showed a stream (# in --ident-sec, # for room), # of "
+                   "their packets\n",
+                   v, sizeof(v) / sizeof(v[0]));
+    fputs(line, stderr);
     g_srv = NULL;
     atomic_store(&sk.srv, NULL);
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
@@ -585,20 +519,20 @@ int cq_cli_live(int argc, char **argv)
     if (sk.agi) {
         lv_agi_server_stats ags;
         lv_agi_server_get_stats(sk.agi, &ags);
-        fprintf(stderr,
-                "callqa live: FastAGI: %llu connections, answered %llu HUMAN, %llu MACHINE, "
-                "%llu ENDED, %llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu "
-                "channels hung up first; %llu closed before a whole environment (%llu in "
-                "--ident-sec, %llu the oldest waiting); %llu naming no known call closed to "
-                "make room\n",
-                (unsigned long long)ags.accepted, (unsigned long long)ags.human,
-                (unsigned long long)ags.machine, (unsigned long long)ags.ended,
-                (unsigned long long)ags.notsure, (unsigned long long)ags.hangup,
-                (unsigned long long)ags.refused, (unsigned long long)ags.failed,
-                (unsigned long long)ags.agi_hangup,
-                (unsigned long long)(ags.ident_timeout + ags.ident_evicted),
-                (unsigned long long)ags.ident_timeout, (unsigned long long)ags.ident_evicted,
-                (unsigned long long)ags.unknown_evicted);
+        const uint64_t av[] = {ags.accepted,       ags.human,
+                               ags.machine,        ags.ended,
+                               ags.notsure,        ags.hangup,
+                               ags.refused,        ags.failed,
+                               ags.agi_hangup,     ags.ident.timeout + ags.ident.evicted,
+                               ags.ident.timeout,  ags.ident.evicted,
+                               ags.unknown_evicted};
+        lv_counts_text(line, sizeof(line),
+                       "callqa live: FastAGI: # connections, answered # HUMAN, # MACHINE, # "
+                       "ENDED, # NOTSURE, # HANGUP; # refused, # failed, # channels hung up "
+                       "first; # closed before a whole environment (# in --ident-sec, # the "
+                       "oldest waiting); # naming no known call closed to make room\n",
+                       av, sizeof(av) / sizeof(av[0]));
+        fputs(line, stderr);
         lv_agi_server_destroy(sk.agi);
     }
     if (sk.wh) { /* what is queued gets 5 s to go out; the rest is dropped, counted */

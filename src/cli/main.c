@@ -91,23 +91,8 @@ static void analyze_call(const batch *b, size_t i, result *r)
     cq_err_clear(&err);
     cq_report *rep = NULL;
     cq_legs_resolved lr;
-    memset(&lr, 0, sizeof(lr));
-    int rc;
     const char *name = c->path ? c->path : c->in;
-    if (c->path) {
-        rc = cq_legs_resolve(c->path, &lr, &err);
-        if (rc == CQ_OK) {
-            cq_call_src src = {.path = lr.path,
-                               .in_path = lr.in_path,
-                               .out_path = lr.out_path,
-                               .name = lr.name,
-                               .note = lr.note};
-            rc = cq_engine_analyze(b->engine, &src, &rep, &err);
-        }
-    } else {
-        cq_call_src src = {.in_path = c->in, .out_path = c->out};
-        rc = cq_engine_analyze(b->engine, &src, &rep, &err);
-    }
+    int rc = cq_cli_analyze_call(b->engine, c->path, c->in, c->out, &lr, &rep, &err);
     if (rc == CQ_OK) {
         r->audio_sec = rep->duration_sec;
         char *t = b->json ? cq_report_to_json(rep) : cq_report_to_text(rep);

@@ -4,7 +4,7 @@
  * The room src/cli/ holds the commands of two programs. `callqa` (main.c, plan.c,
  * classify_cmd.c) analyses recordings and prints reports: it calls the engine (its public API),
  * proc (a batch's calls in child processes) and the settings (cfg_engine.h), and links none of
- * the service's libraries. `callqa-service` (service_main.c and the commands of serve_cmd.h) runs
+ * the service's libraries. `callqa-service` (service_main.c and the commands it calls) runs
  * serve, worker, requeue, ingest, analyze --transcribe, transcript import, score and store
  * migrate: it calls the service, jobs, ingest, the clients, scoring, the transcript module, the
  * store, proc and the settings. `callqa` hands those commands to it (execv), so that an analysis

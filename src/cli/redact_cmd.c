@@ -15,7 +15,7 @@
 
 #include "../pipeline/pipeline.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "redact_cmd.h"
 #include "../store/store_calls.h"
 #include "../store/store_retain.h"
 #include "../store/store.h"

@@ -21,7 +21,7 @@
 
 #include "cli_args.h"
 #include "cli_common.h"
-#include "serve_cmd.h"
+#include "retain_cmd.h"
 #include "../store/store_calls.h"
 #include "../store/store_retain.h"
 #include "../store/store.h"
@@ -289,7 +289,7 @@ static int run(int argc, char **argv, bool erase)
     return rc == 0 ? 0 : 1;
 }
 
-/* serve_cmd.h's cq_cli_store hands these over */
+/* store_cmd.c's cq_cli_store hands these over (retain_cmd.h) */
 int cq_cli_store_purge(int argc, char **argv)
 {
     return run(argc, argv, false);

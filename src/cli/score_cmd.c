@@ -14,7 +14,7 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "score_cmd.h"
 #include "term.h"
 
 static char *load(const char *what, const char *path, size_t *len)
@@ -173,7 +173,7 @@ int cq_cli_score(int argc, char **argv)
         if (json_is_number(json_object_get(rj, "duration")))
             duration = json_number_value(json_object_get(rj, "duration"));
     }
-    if (tx_import(tbody, tlen, speaker, report, &tx, err, sizeof(err)) != 0) {
+    if (tx_import_obj(tbody, tlen, speaker, rj, &tx, err, sizeof(err)) != 0) {
         fprintf(stderr, "callqa score: transcript %s: %s\n", tpath, err);
         goto done;
     }
@@ -184,7 +184,7 @@ int cq_cli_score(int argc, char **argv)
     }
     sc_text_answer(&text, rj);
     /* no store here: no daily caps, and the attempts are not kept */
-    if (!(result = pl_score_text(&sc, report, &text, NULL, &attempts, err, sizeof(err)))) {
+    if (!(result = pl_score_text(&sc, rj, &text, NULL, &attempts, err, sizeof(err)))) {
         fprintf(stderr, "callqa score: %s\n", err);
         goto done;
     }

@@ -14,6 +14,7 @@
 #include "../service/svc.h"
 #include "cli_args.h"
 #include "serve_cmd.h"
+#include "sidecar.h"
 
 typedef struct sidecars {
     cq_sidecar s[2];

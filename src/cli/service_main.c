@@ -8,8 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ask_cmd.h"
+#include "ingest_cmd.h"
+#include "investigate_cmd.h"
 #include "live_cmd.h"
+#include "score_cmd.h"
 #include "serve_cmd.h"
+#include "sip_cmd.h"
+#include "store_cmd.h"
+#include "transcribe_cmd.h"
+#include "user_cmd.h"
+#include "worker_cmd.h"
 
 int main(int argc, char **argv)
 {

@@ -14,7 +14,7 @@
 
 #include "../proc/proc.h"
 #include "callqa/cq_clock.h"
-#include "serve_cmd.h"
+#include "sidecar.h"
 
 static int push(cq_sidecar *s, const char *a)
 {

@@ -27,7 +27,7 @@
 #include "../live/live.h"
 #include "../net/net.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "sip_cmd.h"
 #include "term.h"
 
 /* RTCP: the packets, then per stream what its receiver reported (the last report, the worst). */
@@ -370,24 +370,22 @@ static int hep_collect(const cfg_settings *c)
     int rc = lv_hep_run(s);
     lv_hep_stats st;
     lv_hep_get_stats(s, &st);
-    fprintf(stderr,
-            "callqa sip: HEP: %llu datagrams, %llu TCP packets (%llu connections), %llu kept; "
-            "%llu calls written, %llu not calls; refused: %llu by address, %llu without the "
-            "key; %llu not HEP, %llu too big, %llu of no call, %llu dropped (memory), %llu "
-            "calls written early (memory), %llu calls written early (max_calls), %llu calls "
-            "not written (hep_dir_max_mb), %llu write errors; connections: %llu refused "
-            "(max_conns), %llu closed before a whole packet (max_conns or per address), %llu "
-            "closed without a packet in time (first), %llu closed idle\n",
-            (unsigned long long)st.datagrams, (unsigned long long)st.tcp_packets,
-            (unsigned long long)st.accepted, (unsigned long long)st.packets,
-            (unsigned long long)st.calls_written, (unsigned long long)st.not_calls,
-            (unsigned long long)st.refused_addr, (unsigned long long)st.refused_key,
-            (unsigned long long)st.bad, (unsigned long long)st.too_big,
-            (unsigned long long)st.unfiled, (unsigned long long)st.dropped,
-            (unsigned long long)st.closed_memory, (unsigned long long)st.closed_full,
-            (unsigned long long)st.skipped_disk, (unsigned long long)st.write_errors,
-            (unsigned long long)st.conns_refused, (unsigned long long)st.conns_evicted,
-            (unsigned long long)st.conns_first, (unsigned long long)st.conns_idle);
+    const uint64_t v[] = {st.datagrams,     st.tcp_packets,   st.accepted,     st.packets,
+                          st.calls_written, st.not_calls,     st.refused_addr, st.refused_key,
+                          st.bad,           st.too_big,       st.unfiled,      st.dropped,
+                          st.closed_memory, st.closed_full,   st.skipped_disk, st.write_errors,
+                          st.conns_refused, st.conns_evicted, st.conns_first,  st.conns_idle};
+    char line[2048];
+    lv_counts_text(line, sizeof(line),
+                   "callqa sip: HEP: # datagrams, # TCP packets (# connections), # kept; # calls "
+                   "written, # not calls; refused: # by address, # without the key; # not HEP, # "
+                   "too big, # of no call, # dropped (memory), # calls written early (memory), # "
+                   "calls written early (max_calls), # calls not written (hep_dir_max_mb), # write "
+                   "errors; connections: # refused (max_conns), # closed before a whole packet "
+                   "(max_conns or per address), # closed without a packet in time (first), # "
+                   "closed idle\n",
+                   v, sizeof(v) / sizeof(v[0]));
+    fputs(line, stderr);
     g_hep = NULL;
     lv_hep_destroy(s);
     return rc == LV_OK && !st.write_errors ? 0 : 1; /* skipped_disk: the bound, said above */

@@ -18,7 +18,10 @@
 #include "../store/store_copy.h"
 #include "callqa/cq_clock.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "redact_cmd.h"
+#include "retain_cmd.h"
+#include "store_cmd.h"
+#include "user_cmd.h"
 
 #define MAX_TABLES 32
 
@@ -121,7 +124,7 @@ static int store_migrate(int argc, char **argv)
     return 0;
 }
 
-/* serve_cmd.h */
+/* store_cmd.h */
 int cq_cli_store(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "migrate"))

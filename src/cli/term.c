@@ -12,33 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the valid UTF-8 character at s[0..n) (2-4), 0 when there is none: an overlong
- * form, a surrogate, past U+10FFFF, a cut sequence (RFC 3629, section 4). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t k;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf)
-        k = 2, cp = c & 0x1fu;
-    else if (c >= 0xe0 && c <= 0xef)
-        k = 3, cp = c & 0x0fu;
-    else if (c >= 0xf0 && c <= 0xf4)
-        k = 4, cp = c & 0x07u;
-    else
-        return 0;
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3fu);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return k;
-}
+#include "../base/base_int.h"
 
 size_t cq_cli_term_escape(const char *s, size_t n, unsigned flags, char *out, size_t cap)
 {
@@ -57,7 +31,7 @@ size_t cq_cli_term_escape(const char *s, size_t n, unsigned flags, char *out, si
             escape = c < 0x20 || c == 0x7f;
             if (escape && (flags & CQ_TERM_LINES) && (c == '\n' || c == '\t'))
                 escape = false;
-        } else if ((k = utf8_len(p + i, n - i)) != 0) {
+        } else if ((k = cq__utf8_len(p + i, n - i, NULL)) != 0) {
             take = k;
             escape = k == 2 && c == 0xc2 && p[i + 1] <= 0x9f; /* U+0080-U+009F: C1 */
         } else {

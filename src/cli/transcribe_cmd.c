@@ -3,7 +3,8 @@
  * speech sent to a Whisper-class server (src/clients/asr.h) and the transcript added to the
  * report. It runs in callqa-service (libcurl); `callqa analyze` hands over to it when
  * --transcribe is given. And `callqa transcript import`: a transcript made elsewhere, into the
- * store. docs/transcription.md.
+ * store, by the pipeline's import (pl_tx_import, as POST /api/qa/call/{id}/transcript does).
+ * docs/transcription.md.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,7 +18,7 @@
 #include "../config/cfg_engine.h"
 #include "../pipeline/pipeline.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "transcribe_cmd.h"
 #include "term.h"
 #include "../store/store_calls.h"
 #include "../store/store_query.h"
@@ -60,23 +61,8 @@ static int one_call(const cq_engine *e, asr_client *asr, const asr_config *ac, c
     cq_err err;
     cq_err_clear(&err);
     cq_legs_resolved lr;
-    memset(&lr, 0, sizeof(lr));
     cq_report *rep = NULL;
-    int rc;
-    if (path) {
-        rc = cq_legs_resolve(path, &lr, &err);
-        if (rc == CQ_OK) {
-            cq_call_src src = {.path = lr.path,
-                               .in_path = lr.in_path,
-                               .out_path = lr.out_path,
-                               .name = lr.name,
-                               .note = lr.note};
-            rc = cq_engine_analyze(e, &src, &rep, &err);
-        }
-    } else {
-        cq_call_src src = {.in_path = in, .out_path = out};
-        rc = cq_engine_analyze(e, &src, &rep, &err);
-    }
+    int rc = cq_cli_analyze_call(e, path, in, out, &lr, &rep, &err);
     const char *name = path ? path : in;
     if (rc != CQ_OK) {
         fprintf(stderr, "callqa: %s\n", err.msg[0] ? err.msg : cq_strerror(rc));
@@ -166,25 +152,13 @@ int cq_cli_transcribe(int argc, char **argv)
 
 /* ---- callqa transcript import ------------------------------------------------------------ */
 
-typedef struct found {
-    int64_t call_id;
-    char *report;
-} found;
-
+/* SQ_CALL's row: the call's id. */
 static int call_row(void *user, const store_val *c, int n)
 {
-    found *f = user;
+    int64_t *id = user;
     for (int i = 0; i < n; i++)
         if (!strcmp(c[i].name, "call_id") && c[i].t == SV_INT)
-            f->call_id = c[i].i;
-    return 1;
-}
-
-static int report_row(void *user, const store_val *c, int n)
-{
-    found *f = user;
-    if (n > 0 && c[0].t == SV_TEXT && c[0].s[0])
-        f->report = strdup(c[0].s);
+            *id = c[i].i;
     return 1;
 }
 
@@ -214,7 +188,6 @@ int cq_cli_transcript(int argc, char **argv)
         fprintf(stderr, "callqa transcript: %s\n", err);
         return 2;
     }
-    size_t hits = 0;
     size_t len = 0;
     char *body = cfg_read_file(file, (size_t)64 << 20, &len, err, sizeof(err));
     if (!body) {
@@ -227,49 +200,34 @@ int cq_cli_transcript(int argc, char **argv)
         free(body);
         return 1;
     }
-    found f = {0};
+    int64_t call_id = 0;
     store_val p[1] = {SV_S(call)};
     rc = 1;
-    if (store_query(st, SQ_CALL, p, 1, call_row, &f) != 0) {
+    pl_tx_imported x;
+    if (store_query(st, SQ_CALL, p, 1, call_row, &call_id) != 0) {
         fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
-    } else if (!f.call_id) {
+    } else if (!call_id) {
         fprintf(stderr, "callqa transcript: no call with recording_id or uniqueid %s\n", call);
+    } else if (pl_tx_import(set, st, call_id, body, len, speaker, &x) != 0) {
+        if (x.end == PL_TX_STORE)
+            fprintf(stderr, "callqa transcript: store: %s\n", x.err.msg);
+        else if (x.end == PL_TX_BAD)
+            fprintf(stderr, "callqa transcript: %s: %s\n", file, x.err.msg);
+        else if (x.end == PL_TX_REDACTION)
+            fprintf(stderr, "callqa transcript: %s: not stored: %s\n", file, x.err.msg);
+        else
+            fprintf(stderr, "callqa transcript: %s\n", x.err.msg);
     } else {
-        store_val q[1] = {SV_I(f.call_id)};
-        tx_transcript t;
-        if (store_query(st, SQ_REPORT, q, 1, report_row, &f) != 0) {
-            fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
-        } else if (tx_import(body, len, speaker, f.report, &t, err, sizeof(err)) != 0) {
-            fprintf(stderr, "callqa transcript: %s: %s\n", file, err);
-        } else if (pl_redact_transcript_of(set, st, f.call_id, &t, &hits, err, sizeof(err)) < 0) {
-            fprintf(stderr, "callqa transcript: %s: not stored: %s\n", file, err);
-            tx_transcript_free(&t);
-        } else {
-            char *js = tx_to_json(&t);
-            pl_stored_tx sx;
-            if (js && pl_stored_tx_from_json(js, "import", f.call_id, &sx, err, sizeof(err)) == 0) {
-                if (store_transcript_put(st, &sx.t, (double)time(NULL)) == STORE_OK) {
-                    double rate = tx_hallucination_rate(&t);
-                    printf("call %lld: %zu words in %zu turns%s", (long long)f.call_id, t.words,
-                           t.n_turns, t.unchecked ? " (not checked: no analysis)\n" : "");
-                    if (!t.unchecked)
-                        printf(", %zu flagged, %zu dropped (rate %.1f %%)\n", t.flagged_words,
-                               t.dropped_words, rate >= 0 ? 100 * rate : 0.0);
-                    if (hits)
-                        printf("call %lld: %zu entities redacted\n", (long long)f.call_id, hits);
-                    rc = 0;
-                } else {
-                    fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
-                }
-                pl_stored_tx_free(&sx);
-            } else {
-                fprintf(stderr, "callqa transcript: %s\n", js ? err : "out of memory");
-            }
-            free(js);
-            tx_transcript_free(&t);
-        }
+        printf("call %lld: %zu words in %zu turns%s", (long long)call_id, x.words, x.turns,
+               x.unchecked ? " (not checked: no analysis)\n" : "");
+        if (!x.unchecked)
+            printf(", %zu flagged, %zu dropped (rate %.1f %%)\n", x.flagged_words, x.dropped_words,
+                   x.rate >= 0 ? 100 * x.rate : 0.0);
+        if (x.redacted)
+            printf("call %lld: %zu entities redacted\n", (long long)call_id, x.redacted);
+        pl_tx_imported_free(&x);
+        rc = 0;
     }
-    free(f.report);
     free(body);
     store_close(st);
     return rc;

@@ -19,7 +19,7 @@
 #include "../config/config.h"
 #include "../store/store_users.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "user_cmd.h"
 #include "../store/store.h"
 
 typedef struct opts {

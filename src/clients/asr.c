@@ -278,14 +278,9 @@ static verdict exchange(asr_client *a, const char *url, const unsigned char *wav
     }
     cl_limits lim = {a->c.connect_timeout_sec, a->c.timeout_sec, a->c.max_response};
     cl_http_setup(k, url, &lim, b, h);
-    curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
     atomic_fetch_add(&a->requests, 1);
-    CURLcode rc = curl_easy_perform(k);
-    *code = 0;
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, code);
-    curl_easy_cleanup(k);
+    CURLcode rc = cl_http_perform(k, hl, code);
     curl_mime_free(mime);
-    curl_slist_free_all(hl);
     if (b->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(err, errsz, "the ASR server's answer is over the %zu KiB limit",
                  a->c.max_response >> 10);

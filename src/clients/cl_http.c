@@ -91,6 +91,18 @@ void cl_http_setup(CURL *k, const char *url, const cl_limits *lim, cl_body *b, c
     curl_easy_setopt(k, CURLOPT_HEADERDATA, h);
 }
 
+CURLcode cl_http_perform(CURL *k, struct curl_slist *hl, long *code)
+{
+    if (hl)
+        curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
+    CURLcode rc = curl_easy_perform(k);
+    *code = 0;
+    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, code);
+    curl_easy_cleanup(k);
+    curl_slist_free_all(hl);
+    return rc;
+}
+
 void cl_scrub(const char *secret, char *msg)
 {
     size_t kl = strlen(secret);

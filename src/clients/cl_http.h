@@ -44,6 +44,9 @@ typedef struct cl_limits {
 void cl_http_base(CURL *k, const char *url);
 /* cl_http_base, and the timeouts and size limit, the body and header sinks. */
 void cl_http_setup(CURL *k, const char *url, const cl_limits *lim, cl_body *b, cl_hdrs *h);
+/* Send the request k is set up for, with the header lines hl (NULL: none), then free k and hl.
+ * The answer's HTTP status in *code (0 when none came). */
+CURLcode cl_http_perform(CURL *k, struct curl_slist *hl, long *code);
 
 /* The server's error message from an error answer ({"error": {"message": ...}} as OpenAI,
  * Anthropic and Gemini send it, {"error": "..."}, or the start of a text body), on one line. */

@@ -16,11 +16,11 @@
 #include <math.h>
 #include <nettle/sha2.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/config.h"
 #include "../schema/js.h"
 #include "callqa/cq_clock.h"
 #include "cl_http.h"
@@ -209,17 +209,6 @@ void llm_parsed_free(llm_parsed *p)
     memset(p, 0, sizeof(*p));
 }
 
-static int perr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int perr(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* append text to p->text (joined with nothing: the blocks of one answer) */
 static int add_text(llm_parsed *p, const char *t, size_t n)
 {
@@ -269,7 +258,7 @@ static int parse_anthropic(const json_t *j, llm_parsed *p, char *err, size_t err
     const json_t *content = json_object_get(j, "content");
     const char *stop = json_string_value(json_object_get(j, "stop_reason"));
     if (!json_is_array(content))
-        return perr(err, errsz, "the Messages answer has no content array");
+        return cfg_fail(err, errsz, "the Messages answer has no content array");
     usage(p, json_object_get(j, "usage"), "input_tokens", "output_tokens");
     size_t i;
     json_t *b;
@@ -277,24 +266,24 @@ static int parse_anthropic(const json_t *j, llm_parsed *p, char *err, size_t err
     {
         const char *type = json_string_value(json_object_get(b, "type"));
         if (!type)
-            return perr(err, errsz, "content[%zu] has no type", i);
+            return cfg_fail(err, errsz, "content[%zu] has no type", i);
         if (!strcmp(type, "text")) {
             const json_t *t = json_object_get(b, "text");
             if (!json_is_string(t))
-                return perr(err, errsz, "content[%zu] (text) has no text", i);
+                return cfg_fail(err, errsz, "content[%zu] (text) has no text", i);
             if (add_text(p, json_string_value(t), json_string_length(t)) != 0)
-                return perr(err, errsz, "out of memory");
+                return cfg_fail(err, errsz, "out of memory");
         } else if (!strcmp(type, "tool_use")) {
             const char *id = json_string_value(json_object_get(b, "id")),
                        *name = json_string_value(json_object_get(b, "name"));
             const json_t *in = json_object_get(b, "input");
             if (!id || !name || !json_is_object(in))
-                return perr(err, errsz,
-                            "content[%zu] (tool_use) needs id, name and an input "
-                            "object",
-                            i);
+                return cfg_fail(err, errsz,
+                                "content[%zu] (tool_use) needs id, name and an input "
+                                "object",
+                                i);
             if (add_call(p, id, name, in, NULL) != 0)
-                return perr(err, errsz, "out of memory");
+                return cfg_fail(err, errsz, "out of memory");
         } /* thinking and other blocks are not the answer */
     }
     snprintf(p->why, sizeof(p->why), "stop_reason %.40s", stop ? stop : "(none)");
@@ -315,20 +304,20 @@ static int parse_openai(const json_t *j, llm_parsed *p, char *err, size_t errsz)
     const json_t *ch = json_object_get(j, "choices");
     const json_t *c0 = json_array_get(ch, 0), *msg = json_object_get(c0, "message");
     if (!json_is_object(msg))
-        return perr(err, errsz, "the chat completion has no choices[0].message");
+        return cfg_fail(err, errsz, "the chat completion has no choices[0].message");
     usage(p, json_object_get(j, "usage"), "prompt_tokens", "completion_tokens");
     const char *fin = json_string_value(json_object_get(c0, "finish_reason"));
     const json_t *content = json_object_get(msg, "content"),
                  *refusal = json_object_get(msg, "refusal"),
                  *tc = json_object_get(msg, "tool_calls");
     if (content && !json_is_null(content) && !json_is_string(content))
-        return perr(err, errsz, "choices[0].message.content is not a string");
+        return cfg_fail(err, errsz, "choices[0].message.content is not a string");
     if (json_is_string(content) &&
         add_text(p, json_string_value(content), json_string_length(content)) != 0)
-        return perr(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     if (tc && !json_is_null(tc)) {
         if (!json_is_array(tc))
-            return perr(err, errsz, "choices[0].message.tool_calls is not an array");
+            return cfg_fail(err, errsz, "choices[0].message.tool_calls is not an array");
         size_t i;
         json_t *t;
         json_array_foreach(tc, i, t)
@@ -338,12 +327,12 @@ static int parse_openai(const json_t *j, llm_parsed *p, char *err, size_t errsz)
                        *name = json_string_value(json_object_get(f, "name")),
                        *args = json_string_value(json_object_get(f, "arguments"));
             if (!name || !args)
-                return perr(err, errsz,
-                            "tool_calls[%zu] needs function.name and "
-                            "function.arguments",
-                            i);
+                return cfg_fail(err, errsz,
+                                "tool_calls[%zu] needs function.name and "
+                                "function.arguments",
+                                i);
             if (add_call(p, id, name, NULL, args) != 0)
-                return perr(err, errsz, "out of memory");
+                return cfg_fail(err, errsz, "out of memory");
         }
     }
     snprintf(p->why, sizeof(p->why), "finish_reason %.40s", fin ? fin : "(none)");
@@ -374,13 +363,13 @@ static int parse_gemini(const json_t *j, llm_parsed *p, char *err, size_t errsz)
             snprintf(p->why, sizeof(p->why), "promptFeedback.blockReason %.40s", block);
             return 0;
         }
-        return perr(err, errsz, "the generateContent answer has no candidates");
+        return cfg_fail(err, errsz, "the generateContent answer has no candidates");
     }
     const json_t *c0 = json_array_get(cands, 0);
     const char *fin = json_string_value(json_object_get(c0, "finishReason"));
     const json_t *parts = json_object_get(json_object_get(c0, "content"), "parts");
     if (parts && !json_is_array(parts))
-        return perr(err, errsz, "candidates[0].content.parts is not an array");
+        return cfg_fail(err, errsz, "candidates[0].content.parts is not an array");
     size_t i;
     json_t *pt;
     json_array_foreach(parts, i, pt)
@@ -390,18 +379,18 @@ static int parse_gemini(const json_t *j, llm_parsed *p, char *err, size_t errsz)
             continue; /* the model's thinking, not its answer */
         if (json_is_string(t)) {
             if (add_text(p, json_string_value(t), json_string_length(t)) != 0)
-                return perr(err, errsz, "out of memory");
+                return cfg_fail(err, errsz, "out of memory");
         } else if (fc) {
             const char *name = json_string_value(json_object_get(fc, "name"));
             const json_t *args = json_object_get(fc, "args");
             if (!name || (args && !json_is_object(args)))
-                return perr(err, errsz, "parts[%zu].functionCall needs a name and args", i);
+                return cfg_fail(err, errsz, "parts[%zu].functionCall needs a name and args", i);
             json_t *empty = args ? NULL : json_object();
             int rc = add_call(p, json_string_value(json_object_get(fc, "id")), name,
                               args ? args : empty, NULL);
             json_decref(empty);
             if (rc != 0)
-                return perr(err, errsz, "out of memory");
+                return cfg_fail(err, errsz, "out of memory");
         }
     }
     snprintf(p->why, sizeof(p->why), "finishReason %.40s", fin ? fin : "(none)");
@@ -410,7 +399,7 @@ static int parse_gemini(const json_t *j, llm_parsed *p, char *err, size_t errsz)
     else if (!strcmp(fin, "MAX_TOKENS"))
         p->stop = LLM_STOP_TRUNCATED;
     else if (!strcmp(fin, "MALFORMED_FUNCTION_CALL"))
-        return perr(err, errsz, "finishReason MALFORMED_FUNCTION_CALL");
+        return cfg_fail(err, errsz, "finishReason MALFORMED_FUNCTION_CALL");
     else
         p->stop = LLM_STOP_REFUSED; /* SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, ... */
     return 0;
@@ -424,7 +413,7 @@ int llm_parse_answer(llm_provider pv, const char *body, size_t n, llm_parsed *ou
     json_t *j = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(j)) {
         json_decref(j);
-        return perr(err, errsz, "not JSON (%.80s)", je.text);
+        return cfg_fail(err, errsz, "not JSON (%.80s)", je.text);
     }
     int rc = pv == LLM_ANTHROPIC ? parse_anthropic(j, out, err, errsz)
              : pv == LLM_GEMINI  ? parse_gemini(j, out, err, errsz)
@@ -830,14 +819,9 @@ static verdict exchange(const llm_provider_config *pc, const char *key, const ch
     url_of(pc, url, sizeof(url));
     cl_limits lim = {pc->connect_timeout_sec, pc->timeout_sec, pc->max_response};
     cl_http_setup(k, url, &lim, b, h);
-    curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
-    CURLcode rc = curl_easy_perform(k);
-    *code = 0;
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, code);
-    curl_easy_cleanup(k);
-    curl_slist_free_all(hl);
+    CURLcode rc = cl_http_perform(k, hl, code);
     if (b->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(outcome, 24, "too_large");
         snprintf(err, errsz, "the %s answer is over the %zu KiB limit", who,
@@ -1090,7 +1074,7 @@ static int one_provider(run *u, int which, char *err, size_t errsz)
     size_t n = u->rq->n_messages;
     llm_message *ms = calloc(n + 2, sizeof(*ms));
     if (!ms)
-        return perr(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     memcpy(ms, u->rq->messages, n * sizeof(*ms));
     char *bad_answer = NULL, *fix = NULL;
     bool repair = false;

@@ -163,13 +163,8 @@ static long get_one(const cfg_settings *c, const char *url, const char *path, co
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(k, CURLOPT_HEADERDATA, h);
-    if (hl)
-        curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
-    CURLcode rc = curl_easy_perform(k);
-    long code = 0;
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(k);
+    long code;
+    CURLcode rc = cl_http_perform(k, hl, &code);
     if (s.f && fclose(s.f) != 0 && rc == CURLE_OK) {
         *st = REC_FETCH_INTERNAL;
         snprintf(msg, msgsz, "temporary file: %s", strerror(errno));

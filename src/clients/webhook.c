@@ -114,15 +114,11 @@ static outcome post_once(wh_sender *w, const item *it, int attempt, double *retr
             lim.connect_timeout_sec = lim.timeout_sec;
     }
     cl_http_setup(k, w->url, &lim, &b, &h);
-    curl_easy_setopt(k, CURLOPT_HTTPHEADER, hs);
     curl_easy_setopt(k, CURLOPT_POST, 1L);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, (const char *)it->body);
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
-    CURLcode rc = curl_easy_perform(k);
-    long code = 0;
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(k);
+    long code;
+    CURLcode rc = cl_http_perform(k, hs, &code);
     free(b.p);
     *retry_after = h.retry_after;
     if (rc == CURLE_OK && code >= 200 && code < 300)

@@ -202,8 +202,8 @@ void cq_engine_destroy(cq_engine *e)
     if (!e)
         return;
     for (size_t i = 0; i < cq__stage_count(); i++)
-        if (cq__stage_at(i)->unload)
-            cq__stage_at(i)->unload(e);
+        if (cq__stage_at(i)->model)
+            cq__stage_model_unload(e, cq__stage_at(i)->model);
     cq__free(e->model_dir);
     cq__free(e->tmp_dir);
     cq__free(e->vad_model_name);
@@ -730,11 +730,13 @@ static int report_start(const cq_engine *e, cq_report *r)
     r->silence_min_duration_sec = e->p.silence_min_duration_sec;
     for (size_t i = 0; i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (s->prepare && selected(e, s)) {
-            int rc = s->prepare(e, r);
-            if (rc != CQ_OK)
-                return rc;
-        }
+        if (!selected(e, s))
+            continue;
+        int rc = s->model ? cq__stage_model_prepare(e, s->model, r) : CQ_OK;
+        if (rc == CQ_OK && s->prepare)
+            rc = s->prepare(e, r);
+        if (rc != CQ_OK)
+            return rc;
     }
     return CQ_OK;
 }

@@ -36,9 +36,13 @@ void cq_report_destroy(cq_report *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < cq__stage_count(); i++)
-        if (cq__stage_at(i)->free_call)
-            cq__stage_at(i)->free_call(r);
+    for (size_t i = 0; i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (s->model)
+            cq__stage_model_free_call(r, s->model);
+        if (s->free_call)
+            s->free_call(r);
+    }
     leg_free(r->inbound);
     leg_free(r->outbound);
     for (size_t i = 0; i < r->n_warnings; i++)

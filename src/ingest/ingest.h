@@ -1,18 +1,19 @@
 /*
  * ingest.h - calls into the store from the dialer that recorded them: the ViciDial ingest
  * (vicidial.c) reads recording_log with the call logs of a ViciDial database and enqueues every
- * recording (store_call_put), incrementally by a high-water mark; source.c holds what needs no
+ * recording (ingest_call_create), incrementally by a high-water mark; source.c holds what needs no
  * database: the database URI, time zones, where a recording's audio is (on local disk or on a
  * configured recording server). docs/pipeline.md, "ViciDial ingest". The folder watch (watch.c)
  * enqueues the recordings written into a folder, once each is complete, pairing -in/-out legs;
- * docs/pipeline.md, "Folder watch".
+ * docs/pipeline.md, "Folder watch". Each creates its calls through ingest_call_create
+ * (intake.c), as an upload to the service does.
  *
  * It calls the store (calls enqueued, the source's lease and mark, the folders it registers) and
  * the settings (config.h: the password file, the recording servers), with libmariadb
- * (vicidial.c) and inotify (watch.c); of the public API only cq_legs.h's size of a
- * failed-recording stub. It is on floor 8: it fills the store the worker reads and never
- * analyses, fetches or serves a recording, so it runs as a command of its own (`callqa ingest`;
- * `callqa serve` and `callqa worker` schedule the ViciDial one).
+ * (vicidial.c), inotify (watch.c) and nettle (an upload's hash, intake.c); of the public API only
+ * cq_legs.h's size of a failed-recording stub. It is on floor 8: it fills the store the worker
+ * reads and never analyses, fetches or serves a recording, so it runs as a command of its own
+ * (`callqa ingest`; `callqa serve` and `callqa worker` schedule the ViciDial one).
  *
  * Thread safety: the time-zone functions set the process's TZ while they run (the ingest is
  * single-threaded); the rest keeps no global state.
@@ -25,7 +26,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "callqa/cq_status.h"
 #include "../config/config.h"
+#include "../store/store_calls.h"
+
+/* ---- a call created: every source's one way (intake.c) ------------------------------------ */
+
+/* An upload's parts (POST /api/qa/calls), in the order of the request's. */
+enum { INGEST_PART_IN = 0, INGEST_PART_OUT, INGEST_PART_MIX, INGEST_PART_CAPTURE, INGEST_N_PARTS };
+
+/* The files an upload brings: each part a temporary file of the request (NULL or "": none), the
+ * audio either MIX or both IN and OUT, the capture optional. A part moved into the upload folder
+ * is emptied here (part[i][0] = 0), so that the request does not remove it. */
+typedef struct ingest_upload {
+    const cfg_settings *cfg; /* upload_dir (rec_upload_dir) */
+    char *part[INGEST_N_PARTS];
+} ingest_upload;
+
+typedef struct ingest_created {
+    int64_t id;   /* the call's id in the store */
+    bool created; /* new to the store (else known: put again, or an upload's known call kept
+                     as it was) */
+    bool capture; /* an upload's capture kept beside its audio */
+} ingest_created;
+
+/* Call c created in st, or put again when the store knows it (source and recording_id), and
+ * queued for the worker: the one way the folder watch, the ViciDial ingest and an upload create a
+ * call (docs/pipeline.md). up NULL: c's audio is where it lies, c is put as it is. up: an upload,
+ * c its metadata: what it left out filled in (source "upload"; recording_id "u-" and 16 hex
+ * digits of the audio's sha256, so that the same recording uploaded twice is one call; call_date
+ * now; call_epoch from call_date in c->tz, else the system's zone); a call the store knows keeps
+ * the audio it has (nothing moved); a new one gets its files moved into the upload folder
+ * (UPLOADS/SOURCE/ID[-in|-out].rec, the capture as ID.pcap or ID.pcapng) before it is queued,
+ * each recorded as the call's. 0 with *out, or -1 with err: CQ_ERR_STORE (the store failed:
+ * store_errmsg's message), CQ_ERR_UNSUPPORTED (no upload folder: upload_dir), CQ_ERR_RANGE
+ * (upload_dir too long), CQ_ERR_IO (a file that could not be read back or moved). */
+int ingest_call_create(store *st, store_call *c, ingest_upload *up, ingest_created *out,
+                       cq_err *err);
 
 /* ---- the database URI (source.c) --------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
  * the source's lease in the store (one scan per source across processes), revisits the calls
  * it stored while their dialer row was open, then reads recording_log past the high-water mark
  * in recording_id order, a batch at a time, buffered on this side before anything is written.
- * Each row is enqueued (store_call_put, idempotent on source and recording_id); the mark moves,
+ * Each row is enqueued (ingest_call_create, idempotent on source and recording_id); the mark moves,
  * under the lease's fencing token, past the rows of a batch once they are stored. A crash, a
  * store failure or a lost lease leaves the mark where the stored rows put it: the next scan
  * reads the rest again, and a row read twice changes nothing. Rows up to `lookback` ids below
@@ -497,13 +497,12 @@ static int put_row(ingest_vicidial *v, bool aged, bool was_open, char *msg, size
         snprintf(c.skip_reason, sizeof(c.skip_reason),
                  "not selected: by the campaign, in-group or user filters"),
             c.open = false;
-    int64_t id;
-    bool created;
-    if (store_call_put(v->st, &c, cq_clock_wall_sec(), &id, &created) != 0)
-        return cfg_fail(msg, n, "the store refused call %s: %s", c.recording_id,
-                        store_errmsg(v->st));
-    s->created += created;
-    s->updated += !created;
+    ingest_created made;
+    cq_err err;
+    if (ingest_call_create(v->st, &c, NULL, &made, &err) != 0)
+        return cfg_fail(msg, n, "the store refused call %s: %s", c.recording_id, err.msg);
+    s->created += made.created;
+    s->updated += !made.created;
     s->skipped += c.skip_reason[0] != 0;
     s->open += c.open;
     s->closed += was_open && !c.open;
@@ -563,10 +562,10 @@ static int revisit_open(ingest_vicidial *v, char *msg, size_t n)
             c.call_epoch = c.length_sec = -1;
             snprintf(c.skip_reason, sizeof(c.skip_reason),
                      "gone: the dialer's recording_log row is gone");
-            int64_t id;
-            bool created;
-            if (store_call_put(v->st, &c, cq_clock_wall_sec(), &id, &created) != 0)
-                rc = cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
+            ingest_created made;
+            cq_err err;
+            if (ingest_call_create(v->st, &c, NULL, &made, &err) != 0)
+                rc = cfg_fail(msg, n, "the store: %s", err.msg);
             else
                 v->stats->closed++, v->stats->skipped++;
         }

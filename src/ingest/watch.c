@@ -11,10 +11,10 @@
  * watcher ran is lost), every rescan_sec, and after an inotify queue overflow. A complete file
  * joins its recording's group (by recording id, from its name); ingest_watch_decide says when
  * the group goes into the store: legs pair at once, a plain file goes at once, a mix or a lone
- * leg waits pair_wait_sec for legs. Enqueueing is idempotent (store_call_put on source and
- * recording id), and a group first looks the call up in the store: a restart, a rescan or the
- * same file seen twice stores nothing again; only a pair completing a stored call changes it.
- * The files of a group put (or found in the store) are remembered by path and not looked at
+ * leg waits pair_wait_sec for legs. Enqueueing is idempotent (ingest_call_create, store_call_put on
+ * source and recording id), and a group first looks the call up in the store: a restart, a rescan
+ * or the same file seen twice stores nothing again; only a pair completing a stored call changes
+ * it. The files of a group put (or found in the store) are remembered by path and not looked at
  * again. One watcher per source across processes: the source's lease in the store, renewed
  * every third of it. Unpaired legs still waiting at SIGTERM are not stored: the next start's
  * read of the tree finds them.
@@ -430,15 +430,16 @@ static int put_group(watcher *w, group *g, ingest_watch_action a)
                 snprintf(c.audio, sizeof(c.audio), "%s", g->path[i]);
         break;
     }
-    int64_t id;
-    bool created;
-    if (store_call_put(w->st, &c, cq_clock_wall_sec(), &id, &created) != 0) {
+    ingest_created made;
+    cq_err err;
+    if (ingest_call_create(w->st, &c, NULL, &made, &err) != 0) {
         char more[300], jb[200];
-        snprintf(more, sizeof(more), "\"error\":%s",
-                 ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
+        snprintf(more, sizeof(more), "\"error\":%s", ingest_json_str(err.msg, jb, sizeof(jb)));
         ingest_log("error", src, "the store refused a call", more);
         return -1;
     }
+    int64_t id = made.id;
+    bool created = made.created;
     w->n.created += created;
     w->n.updated += !created;
     char more[4 * 1100 + 400], j[4][1100], jd[40], ja[60];

@@ -7,8 +7,9 @@
  * or stop", and at most max_conns + max_pending connections, all non-blocking. A connection
  * reads the environment (lv_agi) within ident_sec of its accept, in a pool of max_pending
  * apart from the max_conns requests whose environment is whole (the oldest of the pool, or of
- * its address's share, closed when a new one comes and there is no room: as lv_server's
- * connections before they identify their call, docs/live.md "Connections that send nothing"),
+ * its address's share, closed when a new one comes and there is no room: the pool of lv_server's
+ * connections before they identify their call, pending.c; docs/live.md "Connections that send
+ * nothing"),
  * takes agi_arg_1 as the call's UUID, waits for the call's entry in the
  * table of decisions (a request whose call lv_server has not identified yet may be closed to
  * make room for another, below), sends SET VARIABLE AMDSTATUS, reads its "200 result=1", sends SET
@@ -52,6 +53,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,14 +90,12 @@ typedef enum phase { P_ENV, P_WAIT, P_STATUS, P_CAUSE } phase;
 typedef struct conn {
     int fd;
     lv_agi_dec *dec;
-    phase ph;                     /* P_ENV: in the pending pool; later: one of max_conns */
-    bool known;                   /* P_WAIT on: the table has its call (a request that names a
-                                     call lv_server identified); false: it may never come */
-    double t_accept;              /* when it was accepted (the environment's clock) */
-    size_t got;                   /* bytes of its environment read so far */
-    struct sockaddr_storage peer; /* its address: the key of the share per client */
-    double t_env;                 /* when the environment was whole (the wait starts) */
-    double t_deadline;            /* for the environment or the reply being waited for */
+    phase ph;          /* P_ENV: in the pending pool (pend); later: one of max_conns */
+    lv__pend pend;     /* the pool's: its address, accept, bytes of its environment so far */
+    bool known;        /* P_WAIT on: the table has its call (a request that names a call
+                          lv_server identified); false: it may never come */
+    double t_env;      /* when the environment was whole (the wait starts) */
+    double t_deadline; /* for the environment or the reply being waited for */
     char uuid[37];
     char dest[LV_FPS_DEST_MAX + 1]; /* agi_arg_2 when it names a destination (hold), else "" */
     bool script_ok;
@@ -114,8 +114,9 @@ struct lv_agi_server {
     _Atomic bool quit;
     conn *conns; /* nslots = max_conns + max_pending slots; fd -1: free */
     int nslots;
-    int n_env, n_req; /* connections reading their environment (pending), and past it */
-    int share;        /* unknown requests one address may hold */
+    lv__pool pool; /* connections reading their environment (live_int.h's rules) */
+    int n_req;     /* connections past it */
+    int share;     /* unknown requests one address may hold */
     struct pollfd *pfds;
     /* decisions: a ring of the last max_decisions calls */
     pthread_mutex_t mu;
@@ -123,7 +124,7 @@ struct lv_agi_server {
     size_t ring_next, ring_len;
     /* counters */
     _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup,
-        unidentified, ident_timeout, ident_evicted, unknown, unknown_evicted;
+        unknown, unknown_evicted;
 };
 
 lv_agi_server_params lv_agi_server_default_params(void)
@@ -266,12 +267,10 @@ static void conn_close(lv_agi_server *s, conn *c, _Atomic uint64_t *counter, con
         atomic_fetch_add(counter, 1);
     if (unknown(c))
         atomic_fetch_sub(&s->unknown, 1);
-    if (c->ph == P_ENV) {
-        s->n_env--;
-        atomic_fetch_sub(&s->unidentified, 1);
-    } else {
+    if (c->ph == P_ENV)
+        lv__pool_remove(&s->pool, &c->pend);
+    else
         s->n_req--;
-    }
     close(c->fd);
     c->fd = -1;
     lv_agi_destroy(c->dec);
@@ -349,8 +348,7 @@ static void env_done(lv_agi_server *s, conn *c)
         conn_close(s, c, &s->refused, "refused: max_conns requests are waiting for known calls");
         return;
     }
-    s->n_env--; /* out of the pending pool, one of the max_conns requests */
-    atomic_fetch_sub(&s->unidentified, 1);
+    lv__pool_remove(&s->pool, &c->pend); /* out of the pending pool, one of the max_conns */
     s->n_req++;
     c->ph = P_WAIT;
     c->t_env = cq_clock_mono_sec();
@@ -435,7 +433,7 @@ static void on_readable(lv_agi_server *s, conn *c)
                                       : strerror(errno));
             return;
         }
-        c->got += (size_t)k;
+        c->pend.got += (size_t)k;
         size_t off = 0;
         while (off < (size_t)k && c->fd >= 0) {
             size_t used = 0;
@@ -454,59 +452,23 @@ static void on_readable(lv_agi_server *s, conn *c)
     }
 }
 
-static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+/* The pool's last read of a connection reading its environment, and its end (live_int.h): one
+ * that has sent nothing goes before one part-way through its environment (Asterisk may write it
+ * in pieces, and a PBX beside a flood from its own address is then not closed between two of
+ * them); either is closed at ident_sec all the same. */
+static conn *conn_of(lv__pend *e)
 {
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
-    if (a->ss_family == AF_INET6)
-        return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
-                      sizeof(struct in6_addr)) == 0;
-    return false;
+    return (conn *)(void *)((char *)e - offsetof(conn, pend));
 }
 
-/* The order of eviction: those that have sent nothing, then the others, oldest first. */
-static bool before(const conn *a, const conn *b)
+static void room_read(void *user, lv__pend *e)
 {
-    if ((a->got == 0) != (b->got == 0))
-        return a->got == 0;
-    return a->t_accept < b->t_accept;
+    on_readable(user, conn_of(e));
 }
 
-/* Room in the pending pool for one more connection from `peer`, as lv_server makes it
- * (server.c, make_room): the oldest connection still reading its environment, of that address
- * when it holds max_pending_per_client of them, else of all when the pool is full, is read one
- * last time and, its environment still not whole, closed. One that has sent nothing goes before
- * one part-way through its environment (Asterisk may write it in pieces, and a PBX beside a
- * flood from its own address is then not closed between two of them); either is closed at
- * ident_sec all the same. */
-static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
+static void room_evict(void *user, lv__pend *e)
 {
-    for (;;) {
-        int same = 0;
-        conn *oldest = NULL, *oldest_same = NULL;
-        for (int i = 0; i < s->nslots; i++) {
-            conn *c = &s->conns[i];
-            if (c->fd < 0 || c->ph != P_ENV)
-                continue;
-            if (!oldest || before(c, oldest))
-                oldest = c;
-            if (same_host(&c->peer, peer) && (same++, !oldest_same || before(c, oldest_same)))
-                oldest_same = c;
-        }
-        conn *v = same >= s->p.max_pending_per_client ? oldest_same
-                  : s->n_env >= s->p.max_pending      ? oldest
-                                                      : NULL;
-        if (!v)
-            return;
-        size_t had = v->got;
-        on_readable(s, v); /* its last chance: the environment may have come meanwhile */
-        if (v->fd >= 0 && v->ph == P_ENV && (v->got == had || had > 0))
-            conn_close(s, v, &s->ident_evicted, NULL);
-    }
+    conn_close(user, conn_of(e), &((lv_agi_server *)user)->pool.evicted, NULL);
 }
 
 /* Room among the max_conns requests for c, whose environment is whole (the rules at the top of
@@ -525,7 +487,7 @@ static bool request_room(lv_agi_server *s, conn *c)
                 continue;
             if (!oldest || o->t_env < oldest->t_env)
                 oldest = o;
-            if (same_host(&o->peer, &c->peer) &&
+            if (lv__same_host(&o->pend.peer, &c->pend.peer) &&
                 (same++, !oldest_same || o->t_env < oldest_same->t_env))
                 oldest_same = o;
         }
@@ -559,7 +521,7 @@ static void on_accept(lv_agi_server *s)
             atomic_fetch_add(&s->refused, 1);
             continue;
         }
-        make_room(s, &peer);
+        lv__pool_make_room(&s->pool, &peer, room_read, room_evict, s);
         conn *c = NULL;
         for (int i = 0; i < s->nslots && !c; i++)
             if (s->conns[i].fd < 0)
@@ -575,11 +537,8 @@ static void on_accept(lv_agi_server *s)
         c->fd = fd;
         c->dec = dec;
         c->ph = P_ENV;
-        c->peer = peer;
-        c->t_accept = cq_clock_mono_sec();
-        c->t_deadline = c->t_accept + s->p.ident_sec;
-        s->n_env++;
-        atomic_fetch_add(&s->unidentified, 1);
+        lv__pool_add(&s->pool, &c->pend, &peer, cq_clock_mono_sec());
+        c->t_deadline = c->pend.t_accept + s->p.ident_sec;
     }
 }
 
@@ -629,7 +588,7 @@ static void *agi_main(void *arg)
             if (c->ph == P_WAIT)
                 check_wait(s, c, now);
             else if (now > c->t_deadline && c->ph == P_ENV)
-                conn_close(s, c, &s->ident_timeout, NULL); /* counted, not logged: a flood's */
+                conn_close(s, c, &s->pool.timeout, NULL); /* counted, not logged: a flood's */
             else if (now > c->t_deadline)
                 conn_close(s, c, &s->failed, "no reply to SET VARIABLE in time");
         }
@@ -672,6 +631,7 @@ lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e)
     snprintf(s->script, sizeof(s->script), "%s", p->script);
     s->p.host = s->host, s->p.port = s->port, s->p.script = s->script;
     s->lfd = s->efd = -1;
+    lv__pool_init(&s->pool, p->max_pending, p->max_pending_per_client);
     pthread_mutex_init(&s->mu, NULL);
     s->nslots = p->max_conns + p->max_pending;
     s->share =
@@ -720,9 +680,7 @@ void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *o)
     o->refused = s->refused;
     o->failed = s->failed;
     o->agi_hangup = s->agi_hangup;
-    o->unidentified = s->unidentified;
-    o->ident_timeout = s->ident_timeout;
-    o->ident_evicted = s->ident_evicted;
+    lv__pool_stats(&s->pool, &o->ident);
     o->unknown = s->unknown;
     o->unknown_evicted = s->unknown_evicted;
 }
@@ -731,21 +689,17 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
 {
     lv_agi_server_stats st;
     lv_agi_server_get_stats(s, &st);
-    int k = snprintf(buf, cap,
-                     ",\"agi_accepted\":%llu,\"agi_human\":%llu,\"agi_machine\":%llu,"
-                     "\"agi_notsure\":%llu,\"agi_hangup\":%llu,\"agi_refused\":%llu,"
-                     "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu,\"agi_ended\":%llu,"
-                     "\"agi_unidentified\":%llu,\"agi_unidentified_timeout\":%llu,"
-                     "\"agi_unidentified_evicted\":%llu,\"agi_unknown\":%llu,"
-                     "\"agi_unknown_evicted\":%llu",
-                     (unsigned long long)st.accepted, (unsigned long long)st.human,
-                     (unsigned long long)st.machine, (unsigned long long)st.notsure,
-                     (unsigned long long)st.hangup, (unsigned long long)st.refused,
-                     (unsigned long long)st.failed, (unsigned long long)st.agi_hangup,
-                     (unsigned long long)st.ended, (unsigned long long)st.unidentified,
-                     (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted,
-                     (unsigned long long)st.unknown, (unsigned long long)st.unknown_evicted);
-    return k > 0 && (size_t)k < cap ? (size_t)k : 0;
+    const uint64_t v[] = {st.accepted, st.human,          st.machine,       st.notsure,
+                          st.hangup,   st.refused,        st.failed,        st.agi_hangup,
+                          st.ended,    st.ident.waiting,  st.ident.timeout, st.ident.evicted,
+                          st.unknown,  st.unknown_evicted};
+    return lv_counts_text(buf, cap,
+                          ",\"agi_accepted\":#,\"agi_human\":#,\"agi_machine\":#,\"agi_notsure\":#,"
+                          "\"agi_hangup\":#,\"agi_refused\":#,\"agi_failed\":#,"
+                          "\"agi_channel_hangup\":#,\"agi_ended\":#,\"agi_unidentified\":#,"
+                          "\"agi_unidentified_timeout\":#,\"agi_unidentified_evicted\":#,"
+                          "\"agi_unknown\":#,\"agi_unknown_evicted\":#",
+                          v, sizeof(v) / sizeof(v[0]));
 }
 
 void lv_agi_server_destroy(lv_agi_server *s)

@@ -4,6 +4,7 @@
  * listening socket every server of the room opens.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -104,6 +105,31 @@ void lv__clear(lv_error *e)
 }
 
 /* ---- PCM ------------------------------------------------------------------------------------- */
+
+size_t lv_counts_text(char *out, size_t cap, const char *text, const uint64_t *v, size_t n)
+{
+    size_t k = 0, used = 0;
+    for (const char *p = text; *p; p++) {
+        char num[24];
+        const char *piece = p;
+        size_t len = 1;
+        assert(*p != '#' || used < n);
+        if (*p == '#' && used < n) {
+            len = (size_t)snprintf(num, sizeof(num), "%llu", (unsigned long long)v[used++]);
+            piece = num;
+        }
+        if (k + len >= cap) {
+            if (cap)
+                out[0] = 0;
+            return 0;
+        }
+        memcpy(out + k, piece, len);
+        k += len;
+    }
+    assert(used == n);
+    out[k] = 0;
+    return k;
+}
 
 void lv_pcm_s16le(const uint8_t *bytes, size_t n, int16_t *out)
 {

@@ -25,10 +25,10 @@
  * bytes it was given, counts the bytes it consumed, and stops at the first malformed frame with
  * an error code (lv_err), the offset of the frame in the stream and one line saying what was
  * wrong; what it drops on purpose (a duplicate or late packet, a stream over the limit) it
- * counts. The decoders have no sockets, no threads, no store, no printing; the AudioSocket
- * server of `callqa live` (lv_server_*, server.c) is built on top, and the follower of the event
- * lines it writes (lv_follow_*, follow.c, at the end of this header) reads them back for the
- * service.
+ * counts. The decoders have no sockets, no threads, no store, no printing; the server of
+ * `callqa live` (lv_server_*, server.c and its server_*.c) is built on top, and the follower of
+ * the event lines it writes (lv_follow_*, follow.c, at the end of this header) reads them back
+ * for the service.
  *
  * ROOM: src/live/, prefix lv_, on floor 8 with ingest, under the pipeline (docs/ARCHITECTURE.md).
  * It stands on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for
@@ -107,6 +107,12 @@ typedef struct lv_error {
     uint64_t offset; /* stream offset of the frame (or packet number) it was found in */
     char msg[160];   /* one line, NUL-terminated; empty when code is LV_OK */
 } lv_error;
+
+/* text with each '#' in it replaced by the next of v[0..n) in decimal, into out[0..cap) (NUL-
+ * terminated): a server's counters as a line for a person, or as JSON fields. Its length, or 0
+ * when it does not fit. text holds as many '#' as there are counters. */
+size_t lv_counts_text(char *out, size_t cap, const char *text, const uint64_t *v, size_t n)
+    CQ_NONNULL(1, 3);
 
 /* ---- PCM helpers ----------------------------------------------------------------------------- */
 
@@ -509,7 +515,7 @@ void lv_fps_counts(lv_fps *s, size_t *dests, size_t *fingerprints) CQ_NONNULL(1,
 /* Written when it changed (expired ones dropped first): LV_OK or LV_ERR_FPS_FILE. */
 int lv_fps_save(lv_fps *s, double now, lv_error *e) CQ_NONNULL(1);
 
-/* ---- the server of `callqa live` (server.c): AudioSocket, RTP, WebSocket --------------------- */
+/* ---- the server of `callqa live` (server.c, server_*.c): AudioSocket, RTP, WebSocket -------- */
 
 /* One network thread (epoll, non-blocking sockets) reads every input: AudioSocket connections
  * (lv_as), the RTP port (lv_rtp, one receiver per SSRC) and WebSocket connections (lv_ws);
@@ -611,7 +617,7 @@ typedef struct lv_server_params {
                                    it that address's oldest is closed likewise */
     /* An RTP SSRC has no frame that names its call: it is not a call until it has shown it is
      * a stream (LV_RTP_IDENT_PACKETS packets in sequence, of one audio payload type, their
-     * timestamps moving with their sequence numbers; server.c). Until then it waits in a pool
+     * timestamps moving with their sequence numbers; server_rtp.c). Until then it waits in a pool
      * of its own, apart from max_calls, for ident_sec from its first packet at most, its
      * datagrams kept (the newest 8, 4 KiB each at most) and played into its call once it is
      * one; UDP source addresses can be forged, so the pool has no share per address. */
@@ -624,7 +630,16 @@ typedef struct lv_server_params {
  * time (cmake/embed_probe.cmake); NULL with *len 0 when the build had no espeak-ng. */
 const unsigned char *lv_default_probe(size_t *len);
 
-#define LV_RTP_IDENT_PACKETS 5 /* packets in sequence that make an SSRC a stream (server.c) */
+/* The probe of `callqa live --probe SPEC` (probe.c): "default" (lv_default_probe) or a WAV (any
+ * file cq_audio_open reads) of at most 10 s, both channels mixed, at 8 kHz, its silence before
+ * and after trimmed but for 20 ms (below -40 dBFS), as 16-bit samples: *pcm (the caller frees
+ * it) of *n, for lv_server_params.probe. LV_OK; or LV_ERR_ARG (the file cannot be read, is
+ * longer than 10 s, holds no audio, or is silent; "default" in a build without one) or
+ * LV_ERR_NOMEM, with e saying why (*pcm NULL). */
+CQ_NODISCARD int lv_probe_load(const char *spec, int16_t **pcm, size_t *n, lv_error *e)
+    CQ_NONNULL(1, 2, 3, 4);
+
+#define LV_RTP_IDENT_PACKETS 5 /* packets in sequence that make an SSRC a stream (server_rtp.c) */
 
 #define LV_VAD_BATCH_MAX 256
 
@@ -640,6 +655,15 @@ lv_server_params lv_server_default_params(void);
 /* The inputs a call can come in on (named on its event lines: "audiosocket", "rtp",
  * "websocket"). */
 typedef enum lv_input { LV_INPUT_AUDIOSOCKET = 0, LV_INPUT_RTP, LV_INPUT_WEBSOCKET } lv_input;
+
+/* The connections of a server that have not yet said which call they carry: the pool they wait
+ * in (docs/live.md, "Connections that send nothing"). */
+typedef struct lv_pending_stats {
+    uint64_t waiting; /* connections now waiting to identify their call */
+    uint64_t timeout; /* closed: not identified within ident_sec */
+    uint64_t evicted; /* closed: the oldest waiting when the pool (or its address's share) was
+                         full */
+} lv_pending_stats;
 
 typedef struct lv_server_stats {
     uint64_t accepted;       /* connections accepted */
@@ -657,10 +681,7 @@ typedef struct lv_server_stats {
     uint64_t rtp_after_end;  /* packets of an SSRC whose call had ended: ignored */
     uint64_t ws_refused;     /* WebSocket connections that never became a call: a bad Upgrade
                                 request, max_calls reached, or closed before any message */
-    uint64_t unidentified;   /* connections now waiting to identify their call */
-    uint64_t ident_timeout;  /* closed: not identified within ident_sec */
-    uint64_t ident_evicted;  /* closed: the oldest waiting when the pool (or its address's
-                                share) was full */
+    lv_pending_stats ident;  /* connections waiting to identify their call (a UUID) */
     uint64_t rtp_pending;    /* RTP SSRCs now waiting to show they are a stream */
     uint64_t rtp_timeout;    /* SSRCs dropped: no stream within ident_sec of its first packet */
     uint64_t rtp_evicted;    /* SSRCs dropped: the pool was full (rtp_max_pending) */
@@ -799,10 +820,7 @@ typedef struct lv_agi_server_stats {
     uint64_t refused;         /* over max_conns, a wrong script, no UUID in agi_arg_1 */
     uint64_t failed;          /* malformed lines, a reply not 200 or not in time, a vanished peer */
     uint64_t agi_hangup;      /* the channel hung up (HANGUP) before the answer was taken */
-    uint64_t unidentified;    /* connections now waiting for their environment */
-    uint64_t ident_timeout;   /* closed: no whole environment within ident_sec */
-    uint64_t ident_evicted;   /* closed: the oldest waiting when the pool (or its address's
-                                 share) was full */
+    lv_pending_stats ident;   /* connections waiting for their whole environment */
     uint64_t unknown;         /* requests now waiting whose call is not known (agi_server.c) */
     uint64_t unknown_evicted; /* such requests closed to make room for another request */
 } lv_agi_server_stats;

@@ -131,5 +131,10 @@ bool md_servable(const cfg_settings *cfg, const char *ref)
     char path[2100];
     md_local_path(cfg, ref, path, sizeof(path));
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= CQ_LEGS_STUB_BYTES;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && !md_stub(st.st_size);
+}
+
+bool md_stub(long long bytes)
+{
+    return bytes < CQ_LEGS_STUB_BYTES;
 }

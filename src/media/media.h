@@ -52,8 +52,10 @@ const cfg_server *md_remote_server(const cfg_settings *c, const char *ref);
 /* A local reference as a path: relative ones under recordings_dir (as the worker has it). */
 void md_local_path(const cfg_settings *c, const char *ref, char *out, size_t n);
 /* Whether the reference is a regular file on local disk, larger than a failed recording's stub
- * (CQ_LEGS_STUB_BYTES). */
+ * (md_stub). */
 bool md_servable(const cfg_settings *c, const char *ref);
+/* Whether a recording of `bytes` is a failed recording's stub (under CQ_LEGS_STUB_BYTES). */
+bool md_stub(long long bytes);
 
 /* ---- transcodes and their cache (md_transcode.c) -------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * run it: a capture (pcap, pcapng, or SIP as text: told apart by their first bytes) and/or SIP
  * text, the call's recording through the engine (the library's public API), the dialer's
  * status, the stored call's identifiers and times (match.c picks its dialog); then
- * investigate.c's findings and sentences, as one JSON answer. No network, no store.
+ * net_investigate.c's findings and sentences, as one JSON answer. No network, no store.
  */
 #define _GNU_SOURCE
 #include <jansson.h>

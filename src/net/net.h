@@ -313,7 +313,7 @@ typedef struct net_sip_dialog {
     size_t *streams;       /* its RTP streams (indices into the capture's streams): those sent
                               to or from an address and port its SDP offer or answer gave */
     size_t n_streams;
-    /* the call it is a leg of, across a B2BUA or an SBC (legs.c; INVITE dialogs only) */
+    /* the call it is a leg of, across a B2BUA or an SBC (net_legs.c; INVITE dialogs only) */
     uint64_t call_ref;     /* the 64-bit FNV-1a of the call's first leg's Call-ID; 0: none */
     int leg, n_legs;       /* its place among the call's legs by start (0 the first), and
                               how many there are (1: a call of one leg) */
@@ -573,7 +573,7 @@ struct json_t *net_call_match_json(const net_call_match *m);
 
 /* ---- an investigation ------------------------------------------------------------------------ */
 
-/* Why a call went wrong (investigate.c, docs/network.md "POST /investigate"): the dialog looked
+/* Why a call went wrong (net_investigate.c, docs/network.md "POST /investigate"): the dialog looked
  * at, the findings the cross-checks with the recording raise, and 2 to 4 plain sentences built
  * from the facts. */
 typedef struct net_investigation {

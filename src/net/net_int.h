@@ -61,7 +61,7 @@ bool net__sip_message(net_capture *c, const net_limits *lim, const net_udp *u, b
 /* Dialogs (dialog.c): the messages grouped by Call-ID (at most lim->max_dialogs, of at most
  * lim->max_dialog_msgs messages each), and their facts. */
 void net__dialogs(net_capture *c, const net_limits *lim);
-/* The legs of one call across a B2BUA (legs.c): each INVITE dialog's call_ref, leg, n_legs and
+/* The legs of one call across a B2BUA (net_legs.c): each INVITE dialog's call_ref, leg, n_legs and
  * link, after the dialogs' facts. */
 void net__legs(net_capture *c);
 void net__dialogs_free(net_capture *c);

@@ -250,7 +250,7 @@ json_t *net__dialog_json(const net_sip_dialog *d)
     json_object_set_new(o, "answer", sdp_json(&d->answer));
     json_object_set_new(o, "info_digits",
                         d->info_digits[0] ? json_string(d->info_digits) : json_null());
-    /* the call it is a leg of (legs.c): the same call_ref on each of its legs */
+    /* the call it is a leg of (net_legs.c): the same call_ref on each of its legs */
     char ref[24];
     snprintf(ref, sizeof(ref), "%016llx", (unsigned long long)d->call_ref);
     json_object_set_new(o, "call_ref", d->call_ref ? json_string(ref) : json_null());

@@ -324,6 +324,21 @@ typedef int v8i __attribute__((vector_size(32)));
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* One step k along K of an R x 8 nv tile (gemm_tile, rows_tile): t[r][h] += A[r][k] times the
+ * 8 floats of row k of B at row + 8 h, one multiply-add each. */
+INLINE void tile_step(const int R, const int nv, const float *A, size_t lda, size_t k,
+                      const float *row, v8f t[6][2])
+{
+    v8f b[2];
+    for (int h = 0; h < nv; h++)
+        LD(b[h], row + 8 * h);
+    for (int r = 0; r < R; r++) {
+        const float a = A[(size_t)r * lda + k];
+        for (int h = 0; h < nv; h++)
+            t[r][h] += a * b[h];
+    }
+}
+
 /* C[R x 8 nv] += or = A[R x K] * B[K x 8 nv]: R rows of A against 8 or 16 columns of B, the
  * tile in registers (R and nv are constants where this is inlined). Each element is summed
  * along K in order, one multiply-add a step, as cq__gemm_ref does. */
@@ -334,16 +349,8 @@ INLINE void gemm_tile(const int R, const int nv, size_t K, const float *A, size_
     for (int r = 0; r < R; r++)
         for (int h = 0; h < nv; h++)
             t[r][h] = (v8f){0};
-    for (size_t k = 0; k < K; k++, B += ldb) {
-        v8f b[2];
-        for (int h = 0; h < nv; h++)
-            LD(b[h], B + 8 * h);
-        for (int r = 0; r < R; r++) {
-            const float a = A[(size_t)r * lda + k];
-            for (int h = 0; h < nv; h++)
-                t[r][h] += a * b[h];
-        }
-    }
+    for (size_t k = 0; k < K; k++, B += ldb)
+        tile_step(R, nv, A, lda, k, B, t);
     for (int r = 0; r < R; r++)
         for (int h = 0; h < nv; h++) {
             float *c = C + (size_t)r * ldc + 8 * (size_t)h;
@@ -404,6 +411,25 @@ INLINE void narrow_dot(const int R, const float *a, size_t lda, const float *bb,
     }
 }
 
+/* The narrow case of cq__gemm and cq__gemm_rows (N < 8 columns, K <= NARROW_K): s[q][c] = row
+ * r + q of A times column c of B, gathered contiguous in bt (column c at bt + c K), for the R
+ * rows from row r (4 while four are left, else 1; returned). */
+INLINE int narrow_rows(size_t M, size_t r, size_t N, size_t K, const float *A, size_t lda,
+                       const float *bt, float s[4][7])
+{
+    const int R = M - r >= 4 ? 4 : 1;
+    for (size_t c = 0; c < N; c++) {
+        float s4[4];
+        if (R == 4)
+            narrow_dot(4, A + r * lda, lda, bt + c * K, K, s4);
+        else
+            narrow_dot(1, A + r * lda, lda, bt + c * K, K, s4);
+        for (int q = 0; q < R; q++)
+            s[q][c] = s4[q];
+    }
+    return R;
+}
+
 CQ_CLONES
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
               float *C, size_t ldc, int accumulate)
@@ -416,18 +442,13 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
             for (size_t k = 0; k < K; k++)
                 bt[c * K + k] = B[k * ldb + c];
         for (size_t r = 0; r < M;) {
-            const int R = M - r >= 4 ? 4 : 1;
-            for (size_t c = 0; c < N; c++) {
-                float s4[4];
-                if (R == 4)
-                    narrow_dot(4, A + r * lda, lda, bt + c * K, K, s4);
-                else
-                    narrow_dot(1, A + r * lda, lda, bt + c * K, K, s4);
-                for (int q = 0; q < R; q++) {
+            float s[4][7];
+            const int R = narrow_rows(M, r, N, K, A, lda, bt, s);
+            for (int q = 0; q < R; q++)
+                for (size_t c = 0; c < N; c++) {
                     float *cp = C + (r + (size_t)q) * ldc + c;
-                    *cp = accumulate ? *cp + s4[q] : s4[q];
+                    *cp = accumulate ? *cp + s[q][c] : s[q][c];
                 }
-            }
             r += (size_t)R;
         }
         return;
@@ -463,16 +484,8 @@ INLINE void rows_tile(const int R, const int nv, size_t K, const float *A, size_
     for (int r = 0; r < R; r++)
         for (int h = 0; h < nv; h++)
             t[r][h] = z + (bias ? bias[r] : 0.0f);
-    for (size_t k = 0; k < K; k++) {
-        v8f b[2];
-        for (int h = 0; h < nv; h++)
-            LD(b[h], Brows[k] + j + 8 * h);
-        for (int r = 0; r < R; r++) {
-            const float a = A[(size_t)r * lda + k];
-            for (int h = 0; h < nv; h++)
-                t[r][h] += a * b[h];
-        }
-    }
+    for (size_t k = 0; k < K; k++)
+        tile_step(R, nv, A, lda, k, Brows[k] + j, t);
     for (int r = 0; r < R; r++)
         for (int h = 0; h < nv; h++) {
             if (relu)
@@ -516,18 +529,13 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
             for (size_t k = 0; k < K; k++)
                 bt[c * K + k] = Brows[k][c];
         for (size_t r = 0; r < M;) {
-            const int R = M - r >= 4 ? 4 : 1;
-            for (size_t c = 0; c < N; c++) {
-                float s4[4];
-                if (R == 4)
-                    narrow_dot(4, A + r * lda, lda, bt + c * K, K, s4);
-                else
-                    narrow_dot(1, A + r * lda, lda, bt + c * K, K, s4);
-                for (int q = 0; q < R; q++) {
-                    const float sum = s4[q] + (bias ? bias[r + (size_t)q] : 0.0f);
+            float s[4][7];
+            const int R = narrow_rows(M, r, N, K, A, lda, bt, s);
+            for (int q = 0; q < R; q++)
+                for (size_t c = 0; c < N; c++) {
+                    const float sum = s[q][c] + (bias ? bias[r + (size_t)q] : 0.0f);
                     C[(r + (size_t)q) * ldc + c] = relu && sum < 0 ? 0.0f : sum;
                 }
-            }
             r += (size_t)R;
         }
         return;

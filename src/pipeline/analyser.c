@@ -1,11 +1,11 @@
 /*
  * analyser.c - a request's call through its life, for a process with threads (the service):
- * the engine of the settings and, isolated, the analysis host (host.c) forked before any thread;
- * then, on a thread of the pool with its slot, the recording fetched or taken (fetch.c),
- * analysed in a child of the host, masked as every report is (pl_mask_report, redact.c), and
- * stored as a result row; an investigation worked out in a child and masked the same way. The
- * QA worker runs the same steps on the store's calls in its own children (worker.c); the masking
- * is one path for both.
+ * the engine of the settings and, isolated, the analysis host (pl_host.c) forked before any
+ * thread; then, on a thread of the pool with its slot, a request's call taken through the one
+ * life of a call (pl__life_run, pl_life.c) with the steps of a stored call turned off: fetched or
+ * taken (fetch.c), analysed in a child of the host (here), masked as every report is, stored as
+ * a result row; an investigation worked out in a child and masked the same way. The QA worker
+ * runs the same life on the store's calls in its own children (worker.c).
  *
  * What the caller answers (HTTP codes, the cache, the assessment) stays the caller's: this
  * returns how the call ended (pl_end) with a code and a message, and tells the observer each
@@ -115,7 +115,7 @@ void pl_result_free(pl_result *r)
 /* ---- a request's call --------------------------------------------------------------------------
  */
 
-static void stage(const pl_analyser *a, const char *name, double seconds)
+void pl__analyser_stage(const pl_analyser *a, const char *name, double seconds)
 {
     if (a->obs.stage)
         a->obs.stage(name, seconds);
@@ -139,84 +139,52 @@ static int host_end(pl_analyser *a, pl__host_outcome how, const char *msg, bool 
     return -1;
 }
 
-/* The report text js masked as every report is (no campaign: every campaign's types): js itself
- * when redaction is off, else its masked text (js freed); NULL when out of memory (js freed). */
-static char *masked_text(const cfg_settings *c, char *js)
+int pl__analyser_analyse(pl_analyser *a, int slot, const cq_call_src *src, char **json,
+                         pl_result *out)
 {
-    if (!pl_redact_any(c))
-        return js;
-    json_t *o = json_loads(js, 0, NULL);
-    char *m = json_is_object(o) && pl_mask_report(c, NULL, o, NULL) >= 0
-                  ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10))
-                  : NULL;
-    json_decref(o);
-    free(js);
-    return m;
-}
-
-int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const pl_source *src,
-               pl_result *out)
-{
-    memset(out, 0, sizeof(*out));
-    cq_err_clear(&out->err);
-    pl__fetched f;
-    double tf = cq_clock_mono_sec();
-    int frc = pl__fetch(c, src, &f, &out->err);
-    if (src->kind == PL_SOURCE_SERVER)
-        stage(a, "fetch", cq_clock_mono_sec() - tf);
-    if (frc != 0) {
-        out->end = PL_END_FETCH;
-        return -1;
-    }
     double t0 = cq_clock_mono_sec();
     char *js = NULL, msg[600];
     int rc;
     pl_metric_figures fig;
+    *json = NULL;
     if (a->host) {
         pl__host_outcome how =
-            pl__host_analyse(a->host, slot, &f.src, &rc, &js, &fig, msg, sizeof(msg));
+            pl__host_analyse(a->host, slot, src, &rc, &js, &fig, msg, sizeof(msg));
         if (how != PL__HOST_DONE) {
             if (a->obs.analysis)
                 a->obs.analysis(NULL, cq_clock_mono_sec() - t0, false);
-            stage(a, "analyze", cq_clock_mono_sec() - t0);
-            pl__fetched_free(&f);
+            pl__analyser_stage(a, "analyze", cq_clock_mono_sec() - t0);
             return host_end(a, how, msg, true, out);
         }
     } else {
-        rc = pl__analyse_here(a->engine, &f.src, &js, &fig, msg, sizeof(msg));
+        rc = pl__analyse_here(a->engine, src, &js, &fig, msg, sizeof(msg));
     }
     if (a->obs.analysis)
         a->obs.analysis(rc == CQ_OK ? &fig : NULL, cq_clock_mono_sec() - t0, rc == CQ_OK);
-    stage(a, "analyze", cq_clock_mono_sec() - t0);
+    pl__analyser_stage(a, "analyze", cq_clock_mono_sec() - t0);
     if (rc != CQ_OK) {
         out->end = PL_END_ANALYSIS;
         cq_err_set(&out->err, rc, "%s", msg);
         free(js);
-        pl__fetched_free(&f);
         return -1;
     }
-    out->bytes = strlen(js);
-    if (!(js = masked_text(c, js))) { /* the one walk before it is stored or answered */
-        out->end = PL_END_INTERNAL;
-        cq_err_set(&out->err, CQ_ERR_NOMEM, "out of memory");
-        pl__fetched_free(&f);
-        return -1;
-    }
-    store_result row = {0};
-    snprintf(row.server, sizeof(row.server), "%s", f.server);
-    snprintf(row.file, sizeof(row.file), "%s", src->file);
-    snprintf(row.identity, sizeof(row.identity), "%s", f.identity);
-    snprintf(row.engine, sizeof(row.engine), "%s", a->id);
-    snprintf(row.source, sizeof(row.source), "%s", f.what);
-    snprintf(row.validators, sizeof(row.validators), "%s", f.validators);
-    row.created = row.checked = cq_clock_wall_sec();
-    row.report = js;
-    double ts = cq_clock_mono_sec();
-    out->put = store_result_put(st, &row, &out->id);
-    stage(a, "store", cq_clock_mono_sec() - ts);
-    pl__fetched_free(&f);
-    out->report = js;
+    *json = js;
     return 0;
+}
+
+/* A request is a call with the steps of a stored call's life turned off (pl_life.c): fetched,
+ * analysed on the slot, masked, stored as a result row. */
+int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const pl_source *src,
+               pl_result *out)
+{
+    pl__life l = {
+        .steps = PL_STEP_MASK | PL_STEP_STORE, .c = c, .src = src, .an = a, .slot = slot, .st = st};
+    pl__life_out o;
+    int rc = pl__life_run(&l, &o);
+    *out = o.res;
+    o.res.report = NULL; /* the caller's now */
+    pl__life_out_free(&o);
+    return rc;
 }
 
 int pl_investigate(pl_analyser *a, int slot, const cfg_settings *c, const char *request,
@@ -231,13 +199,13 @@ int pl_investigate(pl_analyser *a, int slot, const cfg_settings *c, const char *
         pl__host_outcome how =
             pl__host_investigate(a->host, slot, request, &rc, &js, msg, sizeof(msg));
         if (how != PL__HOST_DONE) {
-            stage(a, "investigate", cq_clock_mono_sec() - t0);
+            pl__analyser_stage(a, "investigate", cq_clock_mono_sec() - t0);
             return host_end(a, how, msg, false, out);
         }
     } else {
         rc = pl__investigate_here(a->engine, request, strlen(request), &js, msg, sizeof(msg));
     }
-    stage(a, "investigate", cq_clock_mono_sec() - t0);
+    pl__analyser_stage(a, "investigate", cq_clock_mono_sec() - t0);
     out->bytes = js ? strlen(js) : 0;
     json_t *o = rc == CQ_OK ? json_loads(js, 0, NULL) : NULL;
     free(js);

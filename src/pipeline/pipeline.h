@@ -13,29 +13,30 @@
  *                                                                               (fetch.c)
  *   2. analyse          in a child process, through src/proc/: the worker's own children, or
  *                       the analysis host's for the service's threads, each thread with its
- *                       slot                                  (host.c, analyser.c, pool.c)
+ *                       slot                                  (pl_host.c, analyser.c, pool.c)
  *   3. beside it        a capture and the live events of the call, held against the analysis
  *                                                                 (network.c, live_kept.c)
  *   4. redact and mask  the one path (pl_mask_report) for every report, whoever asked: the
  *                       keyed digits, cards and SSNs; the transcript's words, the audio copy
  *                                                                               (redact.c)
  *   5. store            the report as the store keeps it: the worker's under its lease, a
- *                       request's as a result row                    (worker.c, analyser.c)
- *   6. transcribe       the speech the analysis kept, sent to the ASR      (stored_tx.c, worker.c)
+ *                       request's as a result row                     (worker.c, pl_life.c)
+ *   6. transcribe       the speech the analysis kept, sent to the ASR     (stored_tx.c, pl_life.c)
  *   7. score            the card, the LLM, the summary and sentiment, the speakers' roles
  *                                                            (scored.c, sources.c, roles.c)
  *   and the worker's loop around it: the store's jobs, leases, production safety
  *                                                                     (worker.c, safety.c)
- *   and before all of it, a call as it happens: `callqa live`'s events followed (live_calls.c)
+ *   and before all of it, a call as it happens: `callqa live`'s events followed (the live
+ *   room's follower, read by the service through pl_service.h)
  *
  * It calls the engine (its public API, in the children only: the engine's header is read by
  * this room's files, not through this header, so that the service, which includes this one,
  * reads no engine header), the clients (recording.h: the call's audio opened or fetched;
  * asr.h: the transcription; llm.h: scoring's LLM categories), scoring, the transcript and
  * privacy rooms, the network room (a capture beside the recording; an investigation), the
- * store, proc (every child), the live room (its follower of `callqa live`'s events) and the
- * settings, with jansson. It is on floor 9, above every room it joins and below the service and
- * the command line, which use it.
+ * store, proc (every child), the live room (its header, for the follower of `callqa live`'s
+ * events the service reads through pl_service.h) and the settings, with jansson. It is on floor 9,
+ * above every room it joins and below the service and the command line, which use it.
  */
 #ifndef CQ_PIPELINE_H
 #define CQ_PIPELINE_H
@@ -52,131 +53,18 @@
 #include "../config/config.h"
 #include "../privacy/privacy.h"
 #include "../store/store_calls.h"
-#include "../live/live.h"
+
+/* ---- what the service's routes call: its own header (pl_service.h) -------------------------- */
+
+/* A request's source and its life (pl_analyse, pl_investigate), the analyser, the service's
+ * threads, the masking of an answer, the LLM's work of the routes (/ai-analyze's assessment,
+ * /investigate's explanation and stored row), a transcript's import, and the live room's
+ * follower: declared there, so that the service reads no header of the engine. */
+#include "pl_service.h"
 
 struct json_t;
 
-/* ---- 0. a call's source, 1. its fetch (fetch.c) ---------------------------------------------- */
-
-/* A call a request brings (the worker's calls are the store's: store_call). */
-typedef enum pl_source_kind {
-    PL_SOURCE_SERVER = 0, /* `file` on the recording server `srv` (GET /analyze): fetched */
-    PL_SOURCE_UPLOAD,     /* the bytes data[0..size) (POST /analyze's body) */
-    PL_SOURCE_UPLOAD_LEGS /* two leg files, in_path and out_path (POST /analyze's parts) */
-} pl_source_kind;
-
-typedef struct pl_source {
-    pl_source_kind kind;
-    const cfg_server *srv; /* SERVER: the configured server */
-    const char *file;      /* SERVER: the name asked for (rec_check_file); else the upload's
-                              name: what the report and the stored row name the call by */
-    const void *data;      /* UPLOAD: size bytes */
-    size_t size;
-    const char *in_path, *out_path; /* UPLOAD_LEGS: the parts' files */
-    const char *identity;           /* an upload's stored identity ("upload:<request id>"); a
-                                       fetched file's is its content's */
-} pl_source;
-
-/* ---- 2. analyse in a child: the analyser, for threads (analyser.c, host.c) ------------------- */
-
-/* What the service's metrics keep of a report, taken where the report is (another process when
- * the analysis is isolated). */
-typedef struct pl_metric_figures {
-    struct {
-        bool present, has_mos, has_speech;
-        double mos, speech_pct;
-    } leg[2]; /* inbound, outbound */
-} pl_metric_figures;
-
-/* What the analyser tells its owner as a call goes, for its metrics (any member NULL: not
- * told). Called on the thread of the call. */
-typedef struct pl_observer {
-    void (*stage)(const char *stage, double seconds); /* "fetch", "analyze", "store",
-                                                         "investigate": one stage's time */
-    void (*analysis)(const pl_metric_figures *f, double seconds, bool ok); /* f NULL: none */
-    void (*killed)(bool timeout); /* an analysis process crashed, or ran past its limit */
-} pl_observer;
-
-/* The engine of the settings (the analysis settings, the model directory, max_duration_sec)
- * and, with the `isolate` setting, the analysis host: one process, forked now, that forks a
- * child for each analysis of one of `slots` threads (analysis_timeout_sec each; a crash or a
- * runaway costs one request, never the caller). Start it before the process starts any thread.
- * Thread-safe after: each slot is used by one thread at a time (pl_pool gives each thread its
- * own). NULL with err (the engine: CQ_ERR_* of cq_engine_create; the host: CQ_ERR_IO). */
-typedef struct pl_analyser pl_analyser;
-pl_analyser *pl_analyser_start(const cfg_settings *c, int slots, const pl_observer *obs,
-                               cq_err *err);
-/* The engine's fingerprint (cq_engine_fingerprint): a stored result is reused only by an
- * analyser of the same one. Valid until pl_analyser_stop. */
-const char *pl_analyser_id(const pl_analyser *a);
-/* What GET /health says of the analyses. */
-typedef struct pl_health {
-    const char *vad, *nisqa, *dnsmos; /* NULL: the model is loaded; else why it is not */
-    bool isolated;                    /* analyses run in the host's children */
-    bool up;                          /* the host runs (always true when not isolated) */
-} pl_health;
-void pl_analyser_health(const pl_analyser *a, pl_health *h);
-/* Close every slot, wait for the host to finish its analyses and exit; free the engine. NULL:
- * nothing. */
-void pl_analyser_stop(pl_analyser *a);
-
-/* How a request's call ended (pl_analyse, pl_investigate), with err's code and message. */
-typedef enum pl_end {
-    PL_END_OK = 0,   /* the report (or the answer) is there */
-    PL_END_FETCH,    /* the recording was not fetched: err.code CQ_ERR_NOT_FOUND, TOO_LARGE,
-                        TIMEOUT, REMOTE (a bad answer of the server) or INTERNAL */
-    PL_END_DOWN,     /* no analysis host to ask (it died, or the slot broke) */
-    PL_END_CRASHED,  /* the analysis process died (a signal, or a broken answer) */
-    PL_END_TIMEOUT,  /* it ran past analysis_timeout_sec and was killed */
-    PL_END_ANALYSIS, /* the analysis answered an error: err.code is the engine's status (an
-                        investigation's capture that cannot be read: CQ_ERR_FORMAT) */
-    PL_END_INTERNAL  /* the answer could not be read or masked (not JSON, out of memory):
-                        nothing of it is kept */
-} pl_end;
-
-typedef struct pl_result {
-    pl_end end;
-    cq_err err;            /* the code and message of an end that is not PL_END_OK */
-    char *report;          /* pl_analyse: the report as stored and answered (malloc'd) */
-    struct json_t *answer; /* pl_investigate: the answer, masked (a JSON object, owned) */
-    size_t bytes;          /* the report's or the answer's size as the analysis wrote it */
-    int64_t id;            /* pl_analyse: the stored row's id */
-    int put;               /* pl_analyse: store_result_put's status (0: stored) */
-} pl_result;
-void pl_result_free(pl_result *r);
-
-/* A request's call through its whole life on slot `slot`: fetched (SERVER) or taken as given
- * (uploads), analysed in a child of the host (in this process without one), masked as every
- * report is (pl_mask_report, no campaign), and stored as a result row of (server name or
- * "upload", file, identity, this analyser) in st. 0 with out->end PL_END_OK and its report
- * (out->put says whether the store took it), or -1 with out's end and err. */
-int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const pl_source *src,
-               pl_result *out);
-/* An investigation (POST /investigate): its request (JSON: the capture, the SIP text, the
- * call_info, the status, the recording's files, the hint that picks the call, the answer's
- * bound) worked out in a child of the host on slot `slot`: the capture read, the recording
- * analysed, the two held together (net_investigate_run); masked as every report is. 0 with
- * out->answer, or -1 with out's end and err. */
-int pl_investigate(pl_analyser *a, int slot, const cfg_settings *c, const char *request,
-                   pl_result *out);
-
-/* The threads of the service's long work (an analysis, an investigation, /ask): `threads`
- * threads, thread k with slot k of the analyser, each taking the next item of a FIFO of at most
- * `cap` and running run(item, slot, user); SIGTERM and SIGINT are blocked in them (the main
- * thread waits for those). NULL when no thread could be started (or out of memory). */
-typedef struct pl_pool pl_pool;
-pl_pool *pl_pool_start(int threads, size_t cap, void (*run)(void *item, int slot, void *user),
-                       void *user);
-/* The threads started (at least 1). */
-int pl_pool_threads(const pl_pool *p);
-/* Queue item: 0, or -1 when the queue is full or closed (nothing queued). Any thread. */
-int pl_pool_push(pl_pool *p, void *item);
-/* Items waiting (not yet taken by a thread). */
-size_t pl_pool_len(pl_pool *p);
-/* Take no more items; the threads run what is queued, then end. Any thread, once or more. */
-void pl_pool_close(pl_pool *p);
-/* Close, wait for the threads, free. NULL: nothing. */
-void pl_pool_stop(pl_pool *p);
+/* ---- 0-2. a request's source, the analyser, the service's threads: pl_service.h ---------- */
 
 /* ---- 3. beside the recording: a capture (network.c), live events (live_kept.c) --------------- */
 
@@ -235,21 +123,11 @@ typedef struct pl_redact_plan {
 /* The redaction settings checked (the types' names, the campaigns' map, the DTMF codes): 0, or
  * -1 with err naming the setting. */
 int pl_redact_check(const cfg_settings *c, char *err, size_t n);
-/* Whether any campaign has a type enabled. */
-bool pl_redact_any(const cfg_settings *c);
 /* The plan for a call of campaign (NULL or "": the `redact` setting alone). 0, or -1 on
  * settings pl_redact_check refuses. */
 int pl_redact_plan_of(const cfg_settings *c, const char *campaign, pl_redact_plan *p);
 /* The folder of the redacted copies: redact_dir, else redacted/ beside the store db. */
 void pl_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n);
-/* The one walk (docs/privacy.md, "One walk"), in place, in time linear in the report's size:
- * every keyed digit field (a key ending in "digits", "digit", "in_band", "rfc4733",
- * "sip_info", "sent") as '*'s, its value collected; then every string whatever its key
- * through pv_masker_text with `types` (card, SSN, national id, IBAN of them): the collected
- * digits where they are quoted, keyed-digit runs, written and spoken card numbers and SSNs;
- * identifiers (uniqueids, Call-IDs, timestamps, addresses, URIs) left alone. *masked: the
- * strings changed. 0, or -1 (memory: the report is partly masked and must not be kept). */
-int pl_redact_mask_report(struct json_t *report, unsigned types, size_t *masked);
 /* The one masking path of a call's report or answer (docs/privacy.md, "One walk"), whoever
  * asked for it: plan is the call's (the worker's call: its campaign's plan, pl_redact_plan_of),
  * or NULL for a request that names no campaign (GET and POST /analyze, /investigate: the types
@@ -258,13 +136,6 @@ int pl_redact_mask_report(struct json_t *report, unsigned types, size_t *masked)
  * this call, -1 out of memory (the report is partly masked and must not be kept). */
 int pl_mask_report(const cfg_settings *c, const pl_redact_plan *plan, struct json_t *report,
                    size_t *masked);
-/* The types enabled for any campaign (the `redact` setting's and every campaign's of
- * `redact_campaigns`): what a masker of the service's answers looks for. */
-unsigned pl_redact_types(const cfg_settings *c);
-/* An audit detail (a query, a question: what a caller typed) as it may be kept: text itself
- * with redaction off or nothing in it to mask; else its masked copy (in *own, to free); ""
- * when memory ran out. */
-const char *pl_redact_detail(const cfg_settings *c, const char *text, char **own);
 
 /* An imported transcript of a stored call redacted as its campaign asks (the call's campaign
  * read from st): 1 redacted (*hits entities), 0 its campaign is not redacted, -1 with err (the
@@ -346,12 +217,12 @@ typedef struct pl_scoring {
 int pl_scoring_setup(const cfg_settings *c, pl_scoring *out, char *err, size_t errsz);
 void pl_scoring_free(pl_scoring *s);
 
-/* A call scored from its words (NULL: no transcript) and report (JSON, or NULL): rules and
+/* A call scored from its words (NULL: no transcript) and report (parsed, or NULL): rules and
  * acoustics, then the LLM's categories when one is configured (budget: today's use; each
  * attempt is appended to *attempts, a JSON array text (malloc'd) for store_llm_record, when
  * attempts is not NULL). An LLM that fails, refuses or is at a cap leaves its categories "not
  * scored: <why>": the call is still scored. The result's JSON (malloc'd), or NULL with why. */
-char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text *text,
+char *pl_score_text(const pl_scoring *s, const struct json_t *report, const sc_text *text,
                     const llm_budget *budget, char **attempts, char *why, size_t n);
 
 /* Which source gives the call's summary and sentiment (sources.c, the one place this is
@@ -359,11 +230,12 @@ char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text 
  * assessment of the report (none without a report); 0, or -1 with why (the report could not be
  * assessed: no summary). pl_sentiment_choose: the LLM's figures when at least one passed its
  * checks, else lexicon's (taken over; NULL or not present: none) into call->sentiment. */
-int pl_summary_choose(const char *report_json, sc_call *call, char *why, size_t n);
+int pl_summary_choose(const struct json_t *report, sc_call *call, char *why, size_t n);
 int pl_sentiment_choose(sc_call *call, const sc_text *t);
 
-/* The same from the transcript block (NULL: none), as the worker's child has it. */
-char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx_block,
+/* The same from the transcript block (NULL: none), as a call's life has it: the report as its
+ * one object (NULL: none). */
+char *pl_score_call(const pl_scoring *s, const struct json_t *report, const char *tx_block,
                     const llm_budget *budget, char **attempts, char *why, size_t n);
 
 /* Each attempt of *attempts (pl_score_text's JSON array; NULL or "": none) recorded with
@@ -461,32 +333,5 @@ double pl_load_avg(void);
 /* Inside "HH:MM-HH:MM" (which may wrap midnight) at `when` in zone tz ("" the system's)?
  * An empty window is always inside. -1 when the window is malformed. */
 int pl_in_window(const char *window, const char *tz, time_t when);
-
-/* ---- a call as it happens: `callqa live`'s events followed (live_calls.c) ------------------ */
-
-/* The live room's follower of the event file `callqa live --events` writes, as a reader of calls
- * takes it: the calls in progress, those just ended and the latest events, under its lock
- * (src/live/live.h, lv_follow_*, says what each holds and its bounds). */
-typedef lv_follow pl_live;
-typedef lv_follow_params pl_live_params;
-typedef lv_follow_state pl_live_state;
-typedef lv_follow_call pl_live_call;
-typedef lv_follow_event pl_live_event;
-#define PL_LIVE_MAX_CALLS LV_FOLLOW_MAX_CALLS
-#define PL_LIVE_ENDED LV_FOLLOW_ENDED
-#define PL_LIVE_RING LV_FOLLOW_RING
-#define PL_LIVE_MAX_LINE LV_FOLLOW_MAX_LINE
-#define PL_LIVE_CALL_MAX LV_FOLLOW_CALL_MAX
-/* Start following (a thread of its own): NULL when out of memory or no thread started. */
-pl_live *pl_live_start(const pl_live_params *p) CQ_NONNULL(1);
-/* Stop the thread (waits for it); free after the stop. NULL: no-op. */
-void pl_live_stop(pl_live *f);
-void pl_live_free(pl_live *f);
-/* Call fn with the state, under the follower's lock (keep it short). */
-void pl_live_read(pl_live *f, void (*fn)(void *arg, const pl_live_state *st), void *arg)
-    CQ_NONNULL(1, 2);
-/* Whether s is a call id of the lines; an ISO 8601 UTC "wall" as Unix seconds (-1: not one). */
-bool pl_live_call_id(const char *s) CQ_NONNULL(1);
-double pl_live_wall_sec(const char *w) CQ_NONNULL(1);
 
 #endif /* CQ_PIPELINE_H */

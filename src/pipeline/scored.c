@@ -151,7 +151,7 @@ static size_t measure_request(void *user, const char *system, const char *text, 
 
 /* the LLM's part: its categories (and the topic) asked for and taken into call, the prompt held
  * within the model's context (what it left out said in the result) */
-static void llm_part(const pl_scoring *s, const char *report_json, const sc_text *text,
+static void llm_part(const pl_scoring *s, const json_t *report, const sc_text *text,
                      const llm_budget *budget, json_t *attempts, sc_call *call)
 {
     char err[600];
@@ -165,8 +165,7 @@ static void llm_part(const pl_scoring *s, const char *report_json, const sc_text
     }
     sc_fit fit = {.max_bytes = llm_prompt_max(cl), .measure = measure_request, .user = cl};
     sc_llm_prompt p;
-    if (sc_llm_prompt_fit(&s->card, text, report_json, s->topics, &fit, &p, err, sizeof(err)) !=
-        0) {
+    if (sc_llm_prompt_fit_obj(&s->card, text, report, s->topics, &fit, &p, err, sizeof(err)) != 0) {
         char why[700];
         /* a prompt that cannot fit reads "prompt_too_large: ...", as the client's refusal, and
          * is recorded as its attempt would be (nothing sent) */
@@ -211,7 +210,7 @@ static void llm_part(const pl_scoring *s, const char *report_json, const sc_text
     sc_llm_prompt_free(&p);
 }
 
-char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text *text,
+char *pl_score_text(const pl_scoring *s, const json_t *report, const sc_text *text,
                     const llm_budget *budget, char **attempts, char *why, size_t n)
 {
     if (attempts)
@@ -225,14 +224,13 @@ char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text 
         snprintf(why, n, "out of memory");
         return NULL;
     }
-    if (sc_score(&s->card, report_json, text, s->topics, s->vader, llm_why, &call, why, n) == 0) {
+    if (sc_score_obj(&s->card, report, text, s->topics, s->vader, llm_why, &call, why, n) == 0) {
         if (!s->vader && s->vader_why[0])
             snprintf(call.sentiment.why, sizeof(call.sentiment.why), "%.399s", s->vader_why);
         if (s->llm_on && words)
-            llm_part(s, report_json, text, budget, arr, &call);
+            llm_part(s, report, text, budget, arr, &call);
         char swhy[300];
-        if (pl_summary_choose(report_json, &call, swhy, sizeof(swhy)) != 0 &&
-            !call.summary.refused[0])
+        if (pl_summary_choose(report, &call, swhy, sizeof(swhy)) != 0 && !call.summary.refused[0])
             snprintf(call.summary.refused, sizeof(call.summary.refused),
                      "no summary: the report could not be assessed: %.200s", swhy);
         if (pl_sentiment_choose(&call, text) != 0)
@@ -252,11 +250,10 @@ char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text 
     return js;
 }
 
-char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx_block,
+char *pl_score_call(const pl_scoring *s, const json_t *r, const char *tx_block,
                     const llm_budget *budget, char **attempts, char *why, size_t n)
 {
     double duration = 0;
-    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
     if (json_is_number(json_object_get(r, "duration")))
         duration = json_number_value(json_object_get(r, "duration"));
     sc_text text = {0};
@@ -264,15 +261,12 @@ char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx
     if (attempts)
         *attempts = NULL;
     if (tx_block && tx_block[0]) {
-        if (sc_text_from_block(tx_block, duration, &text, why, n) != 0) {
-            json_decref(r);
+        if (sc_text_from_block(tx_block, duration, &text, why, n) != 0)
             return NULL;
-        }
         sc_text_answer(&text, r);
         have_text = true;
     }
-    json_decref(r);
-    char *js = pl_score_text(s, report_json, have_text ? &text : NULL, budget, attempts, why, n);
+    char *js = pl_score_text(s, r, have_text ? &text : NULL, budget, attempts, why, n);
     sc_text_free(&text);
     return js;
 }

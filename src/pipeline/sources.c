@@ -20,11 +20,11 @@
 
 #include "pipeline.h"
 
-int pl_summary_choose(const char *report_json, sc_call *call, char *why, size_t n)
+int pl_summary_choose(const struct json_t *report, sc_call *call, char *why, size_t n)
 {
     if (call->summary.source == SC_SUMMARY_LLM)
         return 0;
-    return sc_summary_rules(report_json, &call->summary, why, n);
+    return sc_summary_rules_obj(report, &call->summary, why, n);
 }
 
 int pl_sentiment_choose(sc_call *call, const sc_text *t)

@@ -4,8 +4,9 @@
  * DESIGN
  * One thread. The loop is the program's one child host (proc_host_run, src/proc/): its queue
  * is the store's jobs, claimed while it has room and is not paused (load, window); each runs in
- * a child (the call's audio found on disk or fetched from its recording server, fetch.c, then
- * analysed, masked and redacted, redact.c, in the child: a crash there costs one call). Each turn
+ * a child, which takes the call through its life (pl__life_run, pl_life.c: the audio found on
+ * disk or fetched, analysed, the capture and live events beside it, transcribed, redacted, the
+ * roles, the score; a crash there costs one call) and answers what it made. Each turn
  * it renews the leases of the calls in flight every third of a lease, and writes each result under
  * its lease: the analysis with the state it leads to in one transaction, then the stages that are
  * not configured (transcription, scoring) passed through one state change each. The analysis asks
@@ -177,22 +178,6 @@ void pl_figures_of(const cq_report *r, store_figures *f)
 
 /* ---- in the child: find the audio, analyse it --------------------------------------------- */
 
-/* Every failure message starts with its class ("missing: ", "unreadable: ", ...): the metrics
- * count errors by it (docs/pipeline.md). */
-static const char *failure_class(int rc)
-{
-    switch (rc) {
-    case CQ_ERR_EMPTY: return "no audio";
-    case CQ_ERR_FORMAT:
-    case CQ_ERR_UNSUPPORTED: return "unreadable";
-    case CQ_ERR_TOO_LARGE: return "too long";
-    case CQ_ERR_NOT_FOUND: return "missing";
-    case CQ_ERR_IO: return "io";
-    case CQ_ERR_NOMEM: return "memory";
-    default: return "other";
-    }
-}
-
 /* Whether a pause mark sent under `scope` (access.h's text; NULL: a sender who sees every call,
  * or a mark from before senders were kept) applies to the call (a store_call): only a sender
  * whose scope holds the call may mute it (POST /api/qa/marks refuses a stored call outside it;
@@ -227,339 +212,64 @@ typedef struct job_arg {
                        NULL: it is used in place of transcription, checked against this analysis */
 } job_arg;
 
-enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
-
-/* The child's answer: the outcome, the figures, a message, the report, then the transcript
- * (TX_OK and the block, TX_FAILED and why, or TX_NONE), then the score (the same three), then
- * the LLM's attempts (a JSON array, or empty), then the agent leg's voice print for the agent's
- * profile ({v, speech_sec}, or empty), then the name of the HEP collector's capture the report's
- * `network` was read from (in hep_dir; or empty). */
-static void answer_tx(int fd, int32_t outcome, const store_figures *f, const char *msg,
-                      const char *json, int32_t tx, const char *tx_text, int32_t sc,
-                      const char *score_text, const char *attempts, const char *print,
-                      const char *hep_file)
+/* The child's answer, from its call's life (done: it ran to its end): the outcome, the figures,
+ * a message, the report, then the transcript (PL__TX_OK and the block, PL__TX_FAILED and why, or
+ * PL__TX_NONE), then the score (the same three), then the LLM's attempts (a JSON array, or
+ * empty), then the agent leg's voice print for the agent's profile ({v, speech_sec}, or empty),
+ * then the name of the HEP collector's capture the report's `network` was read from (in hep_dir;
+ * or empty). */
+static void answer(int fd, const pl__life_out *o, bool done)
 {
+    int32_t outcome = done ? PL__OUT_DONE : o->outcome;
     store_figures none;
-    if (!f) {
+    const store_figures *f = &o->f;
+    if (!o->has_f) {
         memset(&none, 0, sizeof(none));
         f = &none;
     }
+    const char *json = o->res.report;
     if (proc_write_all(fd, &outcome, sizeof(outcome)) || proc_write_all(fd, f, sizeof(*f)) ||
-        proc_write_str(fd, msg) || proc_write_blob(fd, json, json ? strlen(json) : 0) ||
-        proc_write_all(fd, &tx, sizeof(tx)) || proc_write_str(fd, tx_text) ||
-        proc_write_all(fd, &sc, sizeof(sc)) || proc_write_str(fd, score_text) ||
-        proc_write_str(fd, attempts) || proc_write_str(fd, print) || proc_write_str(fd, hep_file))
+        proc_write_str(fd, done ? NULL : o->msg) ||
+        proc_write_blob(fd, json, json ? strlen(json) : 0) ||
+        proc_write_all(fd, &o->tx, sizeof(o->tx)) ||
+        proc_write_str(fd, o->tx_text ? o->tx_text : o->tx_why) ||
+        proc_write_all(fd, &o->sc, sizeof(o->sc)) ||
+        proc_write_str(fd, o->score ? o->score : o->sc_why) || proc_write_str(fd, o->attempts) ||
+        proc_write_str(fd, o->print) || proc_write_str(fd, o->hep_file))
         proc_exit(3);
 }
 
-static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
-                   const char *json)
-{
-    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL, NULL, NULL, NULL);
-}
-
-/* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
- * or NULL with why. With a redaction plan (rp on), the transcript is redacted before it is
- * turned into the block: *t keeps it (for the verification; *have_t set, the caller frees it)
- * and *tr its spans. */
-static char *transcribe(const asr_config *base, const char *campaign, const cq_report *rep,
-                        const pl_redact_plan *rp, tx_transcript *t, bool *have_t, pv_redaction *tr,
-                        char *why, size_t n)
-{
-    *have_t = false;
-    asr_config one = *base;
-    char code[3];
-    if (asr_campaign_language(base->campaign_languages, campaign, code) == 1)
-        snprintf(one.language, sizeof(one.language), "%s", code); /* the campaign's */
-    const asr_config *ac = &one;
-    asr_client *a = asr_create(ac, why, n);
-    if (!a)
-        return NULL;
-    char *js = NULL;
-    if (tx_transcript_init(t, rep, &ac->plan) != 0) {
-        snprintf(why, n, "out of memory");
-    } else if (asr_transcribe(a, rep, t, why, n) == 0) {
-        if (rp->on && pv_redact_transcript(t, &rp->pv, tr) != 0)
-            snprintf(why, n, "out of memory (redacting the transcript)");
-        else if (!(js = tx_to_json(t)))
-            snprintf(why, n, "out of memory");
-    }
-    if (js && rp->on)
-        *have_t = true;
-    else
-        tx_transcript_free(t);
-    asr_destroy(a);
-    return js;
-}
-
-/* A transcript imported before the call was analysed, read back and checked against the report:
- * TX_OK with *out its block (malloc'd), TX_NONE when it holds no segment, TX_FAILED with why. */
-static int32_t imported(const char *block, const char *report_json, char **out, char *why, size_t n)
-{
-    tx_transcript t;
-    char err[400];
-    *out = NULL;
-    int rc = tx_import_stored(block, report_json, &t, err, sizeof(err));
-    if (rc > 0)
-        return TX_NONE;
-    if (rc < 0) {
-        snprintf(why, n, "the imported transcript: %s", err);
-        return TX_FAILED;
-    }
-    *out = tx_to_json(&t);
-    tx_transcript_free(&t);
-    if (!*out)
-        snprintf(why, n, "out of memory");
-    return *out ? TX_OK : TX_FAILED;
-}
-
-/* The report js with `key` set to v (taken); js freed as its owner wants (*mine: ours, else the
- * library's), the new one ours. On a failure js is kept as it was, v dropped. */
-static char *with_key(char *js, bool *mine, const char *key, json_t *v)
-{
-    json_t *r = json_loads(js, 0, NULL);
-    if (!json_is_object(r)) {
-        json_decref(r);
-        json_decref(v);
-        return js;
-    }
-    json_object_set_new(r, key, v);
-    char *with = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(r);
-    if (!with)
-        return js;
-    if (*mine)
-        free(js);
-    else
-        cq_report_free_string(js);
-    *mine = true;
-    return with;
-}
-
-/* The report with its keyed digits masked and its `redaction` object (the audio copy written and
- * verified: pl_redact_call), f's redaction state set: a JSON text (malloc'd), or NULL (memory). */
-static char *redacted_report(const job_arg *j, const char *js, const cq_call_src *src,
-                             const cq_report *rep, const pl_redact_plan *rp, const tx_transcript *t,
-                             const pv_redaction *tr, store_figures *f)
-{
-    json_t *r = json_loads(js, 0, NULL);
-    size_t masked = 0;
-    if (!json_is_object(r) || pl_mask_report(&j->c->svc, rp, r, &masked) < 0) {
-        json_decref(r);
-        return NULL;
-    }
-    pl_redact_result res;
-    json_t *ro =
-        pl_redact_call(rp, &j->c->svc, j->c->db, j->call.id, src, rep, t, tr, masked, &res);
-    if (!ro) {
-        json_decref(r);
-        return NULL;
-    }
-    json_object_set_new(r, "redaction", ro);
-    snprintf(f->redaction, sizeof(f->redaction), "%s", res.state);
-    snprintf(f->redacted_audio, sizeof(f->redacted_audio), "%s", res.audio);
-    char *out = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(r);
-    return out;
-}
-
-/* After the analysis and the transcript: the roles of a diarized mix's two speakers (the
- * report's `roles`, the transcript's S1/S2 named by them: *tx replaced), and on a campaign with
- * voice profiles the agent leg's print taken out for the parent (*print, malloc'd) and every
- * print out of the report (unless the voiceprints setting asks for them in it). The report
- * (malloc'd), or NULL when it is unchanged (or on an error: it is kept as it was). */
-static char *roles_step(const job_arg *j, const char *js, char **tx, char **print)
-{
-    json_t *r = json_loads(js, 0, NULL);
-    if (!json_is_object(r)) {
-        json_decref(r);
-        return NULL;
-    }
-    json_t *t = *tx ? json_loads(*tx, 0, NULL) : NULL;
-    if (t && !json_is_object(t)) {
-        json_decref(t);
-        t = NULL;
-    }
-    sc_roles roles;
-    int rc = pl_roles_of_call(r, t, &j->call, j->has_prof ? &j->prof : NULL, &roles);
-    bool changed = rc == 1;
-    if (rc == 1 && t) {
-        char *nt = json_dumps(t, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        if (nt) {
-            free(*tx);
-            *tx = nt;
-        }
-    }
-    if (j->profiles) {
-        double v[STORE_VP_MAX_DIM], sp = 0;
-        int dim = 0;
-        bool strip = !j->c->svc.analysis.voiceprints;
-        if (pl_voiceprint_take(r, strip, v, &dim, &sp) == 1 && sp >= PL_PROFILE_MIN_SPEECH_SEC &&
-            j->call.agent_user[0]) {
-            json_t *a = json_array();
-            for (int i = 0; i < dim; i++)
-                json_array_append_new(a, json_real(v[i]));
-            json_t *p = json_pack("{s:o,s:f}", "v", a, "speech_sec", sp);
-            *print = p ? json_dumps(p, JSON_COMPACT | JSON_REAL_PRECISION(8)) : NULL;
-            json_decref(p);
-        }
-        changed = changed || strip;
-    }
-    char *out = changed ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-    json_decref(r);
-    json_decref(t);
-    return out;
-}
-
+/* The call's life (pl__life_run) with every step of a stored call: the analysis here, the
+ * capture and live events beside it, the transcript, the redaction, the roles, the score; the
+ * parent stores what it answers under the lease. */
 static void analyse_in_child(void *arg, int fd)
 {
     const job_arg *j = arg;
     const pl_worker_config *c = j->c;
-    const store_call *call = &j->call;
     const char *crash = cfg_test_hook("CRASH_ON"); /* fault injection for the tests */
-    if (crash && *crash && strstr(call->audio, crash))
+    if (crash && *crash && strstr(j->call.audio, crash))
         raise(SIGSEGV);
-    char msg[4800] = "";
-    pl__call_audio au; /* its audio: fetched from its server, or opened on disk (fetch.c) */
-    int out =
-        pl__call_audio_open(&au, &c->svc, c->recordings_dir, j->roots, call, msg, sizeof(msg));
-    if (out != PL__OUT_DONE) {
-        answer(fd, out, NULL, msg, NULL);
-        return;
-    }
-    const cq_call_src *src = &au.src;
-    const bool have_fetch = au.fetched;
-    cq_report *rep = NULL;
-    cq_err err;
-    cq_err_clear(&err);
-    int rc = cq_engine_analyze(j->e, src, &rep, &err);
-    if (rc != CQ_OK) {
-        pl__call_audio_name_error(&au, &err); /* the file, not the fd it was read by */
-        pl__call_audio_close(&au);
-        int end = rc == CQ_ERR_EMPTY                      ? PL__OUT_SKIP
-                  : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO ? PL__OUT_RETRY
-                                                          : PL__OUT_FAIL;
-        snprintf(msg, sizeof(msg), "%s: %s", failure_class(rc), err.msg);
-        answer(fd, end, NULL, msg, NULL);
-        return;
-    }
-    store_figures f;
-    pl_figures_of(rep, &f);
-    if (c->min_length_sec > 0 && rep->duration_sec < c->min_length_sec) {
-        snprintf(msg, sizeof(msg), "too short: %.1f s, under %.0f s", rep->duration_sec,
-                 c->min_length_sec);
-        answer(fd, PL__OUT_SKIP, &f, msg, NULL);
-    } else {
-        char *js = cq_report_to_json(rep);
-        bool mine = false; /* js is ours (free), not the library's (cq_report_free_string) */
-        char why[800] = "";
-        /* a capture beside a local recording, or the call's in the HEP collector's folder: its
-         * findings and cross-checks in the report */
-        json_t *net = NULL;
-        char nwhy[700], hep_file[128] = "";
-        const char *rec_path = au.rec_path; /* the call's own names (on disk only) */
-        int nrc = js ? pl_network_of(j->roots, have_fetch ? NULL : rec_path, c->svc.hep_dir, call,
-                                     rep, &f, &net, hep_file, sizeof(hep_file), nwhy, sizeof(nwhy))
-                     : 0;
-        if (nrc != 0)
-            js = with_key(js, &mine, nrc > 0 ? "network" : "network_error",
-                          nrc > 0 ? net : json_string(nwhy));
-        /* redaction: the campaign's types (the settings were checked at start) */
-        pl_redact_plan rp;
-        if (pl_redact_plan_of(&c->svc, call->campaign_id, &rp) != 0)
-            memset(&rp, 0, sizeof(rp));
-        if (j->n_marks < 0)
-            rp.marks_unplaced = "the call's pause marks could not be read from the store";
-        else if (j->n_marks > PL_MAX_MARKS) /* each pause is kept, or the check fails */
-            rp.marks_unplaced = "the call has more pause marks than can be placed (32)";
-        else if (j->n_marks > 0 && !(call->call_epoch > 0))
-            rp.marks_unplaced = "the call has pause marks but no start time to place them by";
-        for (int k = 0; k < j->n_marks && !rp.marks_unplaced; k++) {
-            rp.mark_sec[rp.n_marks] = j->marks[k].ts - call->call_epoch;
-            rp.mark_pause[rp.n_marks++] = j->marks[k].pause;
-        }
-        /* the live events beside a recording of `callqa live`, held against this analysis */
-        json_t *live = NULL;
-        char lwhy[700];
-        int lrc = js && !have_fetch
-                      ? pl_live_of(j->roots, rec_path, rep, rp.on, &live, lwhy, sizeof(lwhy))
-                      : 0;
-        if (lrc != 0)
-            js = with_key(js, &mine, lrc > 0 ? "live" : "live_error",
-                          lrc > 0 ? live : json_string(lwhy));
-        tx_transcript t;
-        bool have_t = false;
-        pv_redaction tr;
-        memset(&tr, 0, sizeof(tr));
-        int32_t txo = TX_NONE;
-        char *tx = NULL;
-        if (js && j->imported) { /* imported before the analysis: checked against it now */
-            txo = imported(j->imported, js, &tx, why, sizeof(why));
-        } else if (js && j->asr) {
-            tx =
-                transcribe(j->asr, call->campaign_id, rep, &rp, &t, &have_t, &tr, why, sizeof(why));
-            txo = tx ? TX_OK : TX_FAILED;
-        }
-        if (js && rp.on) { /* before anything of it leaves this process */
-            char *red = redacted_report(j, js, src, rep, &rp, have_t ? &t : NULL, &tr, &f);
-            /* an uploaded capture holds the call's audio in its RTP: not kept */
-            char cwhy[300];
-            int cap = nrc > 0 ? pl_redact_capture(&c->svc, rec_path, cwhy, sizeof(cwhy)) : 0;
-            if (cap != 0 && red) {
-                json_t *r = json_loads(red, 0, NULL);
-                json_object_set_new(json_object_get(r, "redaction"), "capture",
-                                    json_string(cap > 0 ? "deleted: an uploaded capture holds "
-                                                          "the call's audio"
-                                                        : cwhy));
-                if (cap < 0) /* kept unredacted: the check fails */
-                    snprintf(f.redaction, sizeof(f.redaction), "failed");
-                free(red);
-                red = json_is_object(r) ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10))
-                                        : NULL;
-                json_decref(r);
-            }
-            if (mine)
-                free(js);
-            else
-                cq_report_free_string(js);
-            js = red;
-            mine = true;
-        }
-        pv_redaction_free(&tr);
-        if (have_t)
-            tx_transcript_free(&t);
-        /* the roles of a diarized mix, before scoring reads the transcript's speakers */
-        char *print = NULL;
-        char *with_roles = js ? roles_step(j, js, &tx, &print) : NULL;
-        if (with_roles) {
-            if (mine)
-                free(js);
-            else
-                cq_report_free_string(js);
-            js = with_roles;
-            mine = true;
-        }
-        /* scored when there is a report and the transcription (if any) did not fail */
-        char swhy[600] = "";
-        char *attempts = NULL;
-        char *sc =
-            js && j->scoring && txo != TX_FAILED
-                ? pl_score_call(j->scoring, js, tx, &j->budget, &attempts, swhy, sizeof(swhy))
-                : NULL;
-        int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
-        answer_tx(fd, js ? PL__OUT_DONE : PL__OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
-                  tx ? tx : why, sco, sc ? sc : swhy, attempts, print, nrc > 0 ? hep_file : NULL);
-        free(print);
-        free(attempts);
-        free(sc);
-        free(tx);
-        if (mine)
-            free(js);
-        else
-            cq_report_free_string(js);
-    }
-    pl__call_audio_close(&au);
-    cq_report_destroy(rep);
+    pl__life l = {.steps = PL_STEP_NETWORK | PL_STEP_LIVE | PL_STEP_REDACT | PL_STEP_ROLES |
+                           (j->asr || j->imported ? PL_STEP_TRANSCRIBE : 0) |
+                           (j->scoring ? PL_STEP_SCORE : 0),
+                  .c = &c->svc,
+                  .call = &j->call,
+                  .recordings_dir = c->recordings_dir,
+                  .roots = j->roots,
+                  .e = j->e,
+                  .min_length_sec = c->min_length_sec,
+                  .db = c->db,
+                  .marks = j->marks,
+                  .n_marks = j->n_marks,
+                  .asr = j->asr,
+                  .imported = j->imported,
+                  .scoring = j->scoring,
+                  .budget = &j->budget,
+                  .profiles = j->profiles,
+                  .prof = j->has_prof ? &j->prof : NULL};
+    pl__life_out o;
+    answer(fd, &o, pl__life_run(&l, &o) == 0);
+    pl__life_out_free(&o);
 }
 
 /* ---- the parent ---------------------------------------------------------------------------- */
@@ -700,13 +410,13 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
     int rc = to_scoring(w, s);
     if (rc != STORE_OK)
         return rc;
-    if (!w->scoring.on || sc == TX_NONE)
+    if (!w->scoring.on || sc == PL__TX_NONE)
         return store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
                                  cq_clock_wall_sec());
     char why[900];
     pl_stored_score ss;
-    if (sc != TX_OK || pl_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
-        if (sc != TX_OK)
+    if (sc != PL__TX_OK || pl_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
+        if (sc != PL__TX_OK)
             snprintf(why, sizeof(why), "scoring: %s", text && *text ? text : "failed");
         fail(w, s, "scoring", why, true);
         return STORE_STAGE_FAILED;
@@ -786,7 +496,7 @@ static int imported_of(worker *w, wslot *s)
 static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
 {
     pl_kill_point("transcribing");
-    if (tx != TX_OK) {
+    if (tx != PL__TX_OK) {
         char why[900];
         snprintf(why, sizeof(why), "transcription: %s", text && *text ? text : "failed");
         fail(w, s, "transcribing", why, true);
@@ -936,7 +646,7 @@ static void finish(void *ctx, const proc_done *d)
                 : STORE_ERR;
         free(env.legs);
         free(js);
-        if (rc == STORE_OK && tx != TX_NONE)
+        if (rc == STORE_OK && tx != PL__TX_NONE)
             rc = transcribed(w, s, tx, tx_text);
         if (rc == STORE_OK)
             rc = scored(w, s, sc, score_text);
@@ -1060,7 +770,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         if (s->lease.state != JOB_ANALYSING &&
             !((w->asr_on || s->arg.imported) && s->lease.state <= JOB_TRANSCRIBING) &&
             !(w->scoring.on && s->lease.state <= JOB_SCORING)) {
-            if (scored(w, s, TX_NONE, NULL) == STORE_OK)
+            if (scored(w, s, PL__TX_NONE, NULL) == STORE_OK)
                 w->row.jobs_done++;
             else
                 logj("warn", "could not finish a call taken back", s->lease.call_id, NULL);

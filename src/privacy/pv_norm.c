@@ -23,42 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/base_int.h"
 #include "pv_int.h"
 
 /* The code point at s[*i] (UTF-8), *i advanced past it; an invalid or truncated sequence, an
  * overlong form or a surrogate is its first byte alone (returned as 0xFFFFFFFF). */
 static uint32_t next_cp(const unsigned char *s, size_t n, size_t *i)
 {
-    unsigned char c = s[*i];
-    uint32_t cp;
-    size_t len;
-    if (c < 0x80) {
-        (*i)++;
-        return c;
-    }
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1Fu;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0Fu;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07u;
-    else {
-        (*i)++;
-        return 0xFFFFFFFFu;
-    }
-    if (*i + len > n) {
-        (*i)++;
-        return 0xFFFFFFFFu;
-    }
-    for (size_t k = 1; k < len; k++) {
-        if ((s[*i + k] & 0xC0) != 0x80) {
-            (*i)++;
-            return 0xFFFFFFFFu;
-        }
-        cp = cp << 6 | (s[*i + k] & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
+    uint32_t cp = s[*i];
+    size_t len = cp < 0x80 ? 1 : cq__utf8_len(s + *i, n - *i, &cp);
+    if (!len) {
         (*i)++;
         return 0xFFFFFFFFu;
     }

@@ -22,7 +22,7 @@
  *
  * It calls no other room: libc and pthreads only, and the library's clock (callqa/cq_clock.h). It
  * is on the ground floor so that the command line's batches, the QA worker (src/pipeline/) and
- * the service's analysis host (src/pipeline/host.c) all fork, queue and frame through one place.
+ * the service's analysis host (src/pipeline/pl_host.c) all fork, queue and frame through one place.
  */
 #ifndef CQ_PROC_H
 #define CQ_PROC_H

@@ -140,6 +140,25 @@ static void shortname(as_finding *f, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A finding of leg about one of its figures: values {leg, key: v}, its sentence, and its short
+ * name "WHAT on SIDE" (sd, the side as a sentence names it). */
+static as_finding *leg_figure(as_ctx *c, int sev, const char *code, const char *leg,
+                              const char *key, double v, const char *what, const char *sd,
+                              const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+static as_finding *leg_figure(as_ctx *c, int sev, const char *code, const char *leg,
+                              const char *key, double v, const char *what, const char *sd,
+                              const char *fmt, ...)
+{
+    char msg[sizeof(((as_finding *)0)->message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    as_finding *f = add(c, sev, code, json_pack("{s:s, s:f}", "leg", leg, key, v), "%s", msg);
+    shortname(f, "%s on %s", what, sd);
+    return f;
+}
+
 static bool has_code(const as_ctx *c, const char *code)
 {
     for (int i = 0; i < c->n; i++)
@@ -387,40 +406,27 @@ static void leg_quality(as_ctx *c, const char *leg)
         if (!num(L, "rms_db", &lvl))
             what = NULL;
     }
-    if (what && lvl < SC_QUIET_DB) {
-        as_finding *f = add(c, SEV_PROBLEM, "too_quiet",
+    if (what && (lvl < SC_QUIET_DB || lvl > SC_LOUD_DB)) {
+        const char *too = lvl < SC_QUIET_DB ? "quiet" : "loud";
+        as_finding *f = add(c, SEV_PROBLEM, too[0] == 'q' ? "too_quiet" : "too_loud",
                             json_pack("{s:s, s:f, s:s}", "leg", leg, "level_db", lvl, "measure",
                                       what[0] == 's' ? "active_level_db" : "rms_db"),
-                            "%s was too quiet: %s %.1f dB (about -25 dB is normal; below -35 "
-                            "is too quiet).",
-                            Sd, what, lvl);
-        shortname(f, "quiet audio on %s", sd);
-    } else if (what && lvl > SC_LOUD_DB) {
-        as_finding *f = add(c, SEV_PROBLEM, "too_loud",
-                            json_pack("{s:s, s:f, s:s}", "leg", leg, "level_db", lvl, "measure",
-                                      what[0] == 's' ? "active_level_db" : "rms_db"),
-                            "%s was too loud: %s %.1f dB (about -25 dB is normal; above -10 is "
-                            "too loud).",
-                            Sd, what, lvl);
-        shortname(f, "loud audio on %s", sd);
+                            "%s was too %s: %s %.1f dB (about -25 dB is normal; %s is too %s).", Sd,
+                            too, what, lvl, too[0] == 'q' ? "below -35" : "above -10", too);
+        shortname(f, "%s audio on %s", too, sd);
     }
     double clip;
-    if (num(L, "quality.clipping_pct", &clip) && clip >= SC_CLIPPING_PCT) {
-        as_finding *f = add(c, SEV_PROBLEM, "clipping",
-                            json_pack("{s:s, s:f}", "leg", leg, "clipping_pct", clip),
-                            "%s was distorted: %.1f %% of its samples were clipped.", Sd, clip);
-        shortname(f, "clipped audio on %s", sd);
-    }
+    if (num(L, "quality.clipping_pct", &clip) && clip >= SC_CLIPPING_PCT)
+        leg_figure(c, SEV_PROBLEM, "clipping", leg, "clipping_pct", clip, "clipped audio", sd,
+                   "%s was distorted: %.1f %% of its samples were clipped.", Sd, clip);
     bool quality_found = false;
     double v;
     if (num(L, "nisqa.noisiness", &v)) {
         if (v < 2.5) {
-            as_finding *f =
-                add(c, SEV_PROBLEM, "noise", json_pack("{s:s, s:f}", "leg", leg, "noisiness", v),
-                    "Heavy background noise on %s: noisiness %.2f of 5 (below 2.5 is "
-                    "a real problem).",
-                    sd, v);
-            shortname(f, "heavy noise on %s", sd);
+            leg_figure(c, SEV_PROBLEM, "noise", leg, "noisiness", v, "heavy noise", sd,
+                       "Heavy background noise on %s: noisiness %.2f of 5 (below 2.5 is a real "
+                       "problem).",
+                       sd, v);
             quality_found = true;
         }
         /* 2.5-3.5 is minor: clean narrowband speech reads about 2.95 per leg (docs/assess.md) */
@@ -429,29 +435,23 @@ static void leg_quality(as_ctx *c, const char *leg)
         double snr;
         if (num(L, "quality.snr_db", &snr) && snr < 10 && !events_of(c, "hold", leg, NULL) &&
             !events_of(c, "ivr", leg, NULL)) {
-            as_finding *f =
-                add(c, SEV_NOTE, "noise", json_pack("{s:s, s:f}", "leg", leg, "snr_db", snr),
-                    "Background noise on %s: speech only %.1f dB above the noise.", sd, snr);
-            shortname(f, "noise on %s", sd);
+            leg_figure(c, SEV_NOTE, "noise", leg, "snr_db", snr, "noise", sd,
+                       "Background noise on %s: speech only %.1f dB above the noise.", sd, snr);
             quality_found = true;
         }
     }
     if (num(L, "nisqa.discontinuity", &v) && v < 2.5) {
-        as_finding *f = add(c, SEV_PROBLEM, "packet_loss",
-                            json_pack("{s:s, s:f}", "leg", leg, "discontinuity", v),
-                            "Audio breaking up on %s: discontinuity %.2f of 5 (below 2.5 suggests "
-                            "packet loss).",
-                            sd, v);
-        shortname(f, "audio breaking up on %s", sd);
+        leg_figure(c, SEV_PROBLEM, "packet_loss", leg, "discontinuity", v, "audio breaking up", sd,
+                   "Audio breaking up on %s: discontinuity %.2f of 5 (below 2.5 suggests packet "
+                   "loss).",
+                   sd, v);
         quality_found = true;
     }
     if (num(L, "nisqa.coloration", &v) && v < 1.5) {
-        as_finding *f =
-            add(c, SEV_NOTE, "coloration", json_pack("{s:s, s:f}", "leg", leg, "coloration", v),
-                "Muffled or distorted sound on %s: coloration %.2f (2.0-3.0 is normal "
-                "on phone lines).",
-                sd, v);
-        shortname(f, "muffled sound on %s", sd);
+        leg_figure(c, SEV_NOTE, "coloration", leg, "coloration", v, "muffled sound", sd,
+                   "Muffled or distorted sound on %s: coloration %.2f (2.0-3.0 is normal on phone "
+                   "lines).",
+                   sd, v);
         quality_found = true;
     }
     double drops, per_min;
@@ -465,12 +465,9 @@ static void leg_quality(as_ctx *c, const char *leg)
         quality_found = true;
     }
     if (num(L, "nisqa.mos", &v) && v < 2 && !quality_found && !has_code(c, "clipping") &&
-        !has_code(c, "too_quiet") && !has_code(c, "too_loud")) {
-        as_finding *f =
-            add(c, SEV_NOTE, "low_quality", json_pack("{s:s, s:f}", "leg", leg, "mos", v),
-                "Poor sound on %s: quality %.2f of 5.", sd, v);
-        shortname(f, "poor sound on %s", sd);
-    }
+        !has_code(c, "too_quiet") && !has_code(c, "too_loud"))
+        leg_figure(c, SEV_NOTE, "low_quality", leg, "mos", v, "poor sound", sd,
+                   "Poor sound on %s: quality %.2f of 5.", sd, v);
 }
 
 /* the report's own warnings are findings already; leg checks only when no warning says it */
@@ -784,11 +781,11 @@ static int assess(const json_t *r, as_ctx *c, char *err, size_t errsz)
     c->r = r;
     double d;
     if (!json_is_object(r))
-        return sc_fail(err, errsz, "the report is not a JSON object");
+        return cfg_fail(err, errsz, "the report is not a JSON object");
     if (json_is_string(json_object_get(r, "error")))
-        return sc_fail(err, errsz, "the report is an error: %.200s", str(r, "error"));
+        return cfg_fail(err, errsz, "the report is an error: %.200s", str(r, "error"));
     if (!num(r, "duration", &d) || d < 0)
-        return sc_fail(err, errsz, "not a callqa report: no duration");
+        return cfg_fail(err, errsz, "not a callqa report: no duration");
     connection(c);
     dead_air(c);
     latency(c);
@@ -799,7 +796,7 @@ static int assess(const json_t *r, as_ctx *c, char *err, size_t errsz)
         leg_quality(c, "outbound");
     warnings(c);
     if (c->oom)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     return 0;
 }
 
@@ -810,16 +807,16 @@ static void release(as_ctx *c)
     c->n = 0;
 }
 
-static json_t *parse(const char *report_json, char *err, size_t errsz)
+json_t *sc_report_parse(const char *report_json, char *err, size_t errsz)
 {
     if (!report_json) {
-        sc_fail(err, errsz, "no report");
+        cfg_fail(err, errsz, "no report");
         return NULL;
     }
     json_error_t je;
     json_t *r = json_loads(report_json, JSON_REJECT_DUPLICATES, &je);
     if (!r)
-        sc_fail(err, errsz, "the report is not JSON: %s (line %d)", je.text, je.line);
+        cfg_fail(err, errsz, "the report is not JSON: %s (line %d)", je.text, je.line);
     return r;
 }
 
@@ -829,23 +826,34 @@ int sc_assess_report(const char *report_json, char **text, char **findings, char
         *text = NULL;
     if (findings)
         *findings = NULL;
-    json_t *r = parse(report_json, err, errsz);
+    json_t *r = sc_report_parse(report_json, err, errsz);
     if (!r)
         return -1;
+    int rc = sc_assess_report_obj(r, text, findings, err, errsz);
+    json_decref(r);
+    return rc;
+}
+
+int sc_assess_report_obj(const json_t *r, char **text, char **findings, char *err, size_t errsz)
+{
+    if (text)
+        *text = NULL;
+    if (findings)
+        *findings = NULL;
     as_ctx *c = malloc(sizeof(*c));
     int rc = -1;
     if (!c) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     if (assess(r, c, err, errsz) != 0)
         goto done;
     if (text && !(*text = verdict_text(c))) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     if (findings && !(*findings = findings_json(c))) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     rc = 0;
@@ -853,7 +861,6 @@ done:
     if (c)
         release(c);
     free(c);
-    json_decref(r);
     if (rc != 0) {
         if (text) {
             free(*text);
@@ -1105,14 +1112,25 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
     *system = *user = NULL;
     if (left_out)
         *left_out = NULL;
-    json_t *r = parse(report_json, err, errsz);
+    json_t *r = sc_report_parse(report_json, err, errsz);
     if (!r)
         return -1;
+    int rc = sc_assess_prompt_fit_obj(r, fit, system, user, left_out, err, errsz);
+    json_decref(r);
+    return rc;
+}
+
+int sc_assess_prompt_fit_obj(const json_t *r, const sc_fit *fit, char **system, char **user,
+                             char **left_out, char *err, size_t errsz)
+{
+    *system = *user = NULL;
+    if (left_out)
+        *left_out = NULL;
     as_ctx *c = malloc(sizeof(*c));
     json_t *data = NULL, *left = NULL;
     int rc = -1;
     if (!c) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     if (assess(r, c, err, errsz) != 0)
@@ -1122,24 +1140,24 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
     if (!fa || !data || json_object_set_new(data, "findings", fa) != 0) {
         if (!data)
             json_decref(fa);
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     *system = strdup(k_system);
     *user = user_of(data);
     if (!*system || !*user) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     size_t base =
         fit && fit->max_bytes && fit->measure ? fit->measure(fit->user, k_system, "x", NULL) : 0;
     size_t max = fit ? fit->max_bytes : 0;
     if (base && base - 1 + json_text_len(USER_HEAD USER_TAIL) >= max) {
-        sc_fail(err, errsz,
-                "prompt_too_large: the instructions alone take %zu of the %zu bytes the model's "
-                "context leaves for a prompt (llm_context_tokens less llm_max_tokens and the "
-                "repair turn's room, one token counted a byte)",
-                base - 1, max);
+        cfg_fail(err, errsz,
+                 "prompt_too_large: the instructions alone take %zu of the %zu bytes the model's "
+                 "context leaves for a prompt (llm_context_tokens less llm_max_tokens and the "
+                 "repair turn's room, one token counted a byte)",
+                 base - 1, max);
         goto done;
     }
     /* over: the report's longest parts cut, what was cut said in the data (left_out) */
@@ -1148,7 +1166,7 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
         if (!left) {
             left = json_object();
             if (!left || json_object_set(data, "left_out", left) != 0) {
-                sc_fail(err, errsz, "out of memory");
+                cfg_fail(err, errsz, "out of memory");
                 goto done;
             }
         }
@@ -1157,25 +1175,25 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
         size_t dump = json_dumpb(data, NULL, 0, DUMP_FLAGS), esc = json_text_len(*user);
         size_t cut = esc ? (size_t)((double)(m - max) * (double)dump / (double)esc) + 1 : dump;
         if (cut >= dump || fit_data(data, dump - cut, left) != 0) {
-            sc_fail(err, errsz,
-                    "prompt_too_large: the report's figures cannot be held to the %zu bytes the "
-                    "model's context leaves for a prompt",
-                    max);
+            cfg_fail(err, errsz,
+                     "prompt_too_large: the report's figures cannot be held to the %zu bytes the "
+                     "model's context leaves for a prompt",
+                     max);
             goto done;
         }
         free(*user);
         if (!(*user = user_of(data))) {
-            sc_fail(err, errsz, "out of memory");
+            cfg_fail(err, errsz, "out of memory");
             goto done;
         }
         m = fit->measure(fit->user, k_system, *user, NULL);
     }
     if (m > max) {
-        sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+        cfg_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
         goto done;
     }
     if (left && left_out && !(*left_out = json_dumps(left, JSON_COMPACT))) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     rc = 0;
@@ -1190,7 +1208,6 @@ done:
     free(c);
     json_decref(left);
     json_decref(data);
-    json_decref(r);
     return rc;
 }
 

@@ -1,29 +1,20 @@
 /*
- * sc_base.c - the ground of the scoring room, calling nothing of the room: the error sentence
- * and a card object's unknown keys (what every loader and checker uses), the builders of an
- * answer's JSON schema (sc_llm.c, sc_summary.c, sc_sentiment_llm.c), a string copied within a
- * size on a UTF-8 boundary, and a text's SHA-256 in hex (the card's, the lexicon's). The room's
- * files call down in one direction (docs/ARCHITECTURE.md, section 9: src/scoring/).
+ * sc_base.c - the ground of the scoring room, calling nothing of the room: a card object's
+ * unknown keys (what every loader and checker uses; the error sentence is config's cfg_fail),
+ * the builders of an answer's JSON schema (sc_llm.c, sc_summary.c, sc_sentiment_llm.c), a
+ * string copied within a size on a UTF-8 boundary, and a text's SHA-256 in hex (the card's, the
+ * lexicon's). The room's files call down in one direction (docs/ARCHITECTURE.md, section 9:
+ * src/scoring/).
  */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <nettle/sha2.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sc_int.h"
-
-int sc_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int sc_only_keys(const json_t *o, const char *const *known, const char *where, char *err,
                  size_t errsz)
@@ -37,7 +28,7 @@ int sc_only_keys(const json_t *o, const char *const *known, const char *where, c
         for (size_t i = 0; known[i] && !ok; i++)
             ok = !strcmp(k, known[i]);
         if (!ok)
-            return sc_fail(err, errsz, "%s: unknown key '%.60s'", where, k);
+            return cfg_fail(err, errsz, "%s: unknown key '%.60s'", where, k);
     }
     return 0;
 }

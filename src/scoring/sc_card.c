@@ -30,32 +30,32 @@ static int category(const json_t *j, int i, sc_category *c, char *err, size_t er
     char where[64];
     snprintf(where, sizeof(where), "categories[%d]", i);
     if (!json_is_object(j))
-        return sc_fail(err, errsz, "%s: not an object", where);
+        return cfg_fail(err, errsz, "%s: not an object", where);
     const json_t *key = json_object_get(j, "key"), *name = json_object_get(j, "name"),
                  *w = json_object_get(j, "weight"), *scale = json_object_get(j, "scale"),
                  *m = json_object_get(j, "method"), *crit = json_object_get(j, "critical"),
                  *spec = json_object_get(j, "spec");
     if (!json_is_string(key) || !key_ok(json_string_value(key)))
-        return sc_fail(err, errsz, "%s: key must be 1-32 of a-z, 0-9 and _", where);
+        return cfg_fail(err, errsz, "%s: key must be 1-32 of a-z, 0-9 and _", where);
     snprintf(where, sizeof(where), "category %s", json_string_value(key));
     snprintf(c->key, sizeof(c->key), "%s", json_string_value(key));
     if (sc_only_keys(j, known, where, err, errsz) != 0)
         return -1;
     if (name && (!json_is_string(name) || strlen(json_string_value(name)) > 80))
-        return sc_fail(err, errsz, "%s: name must be a string of at most 80 bytes", where);
+        return cfg_fail(err, errsz, "%s: name must be a string of at most 80 bytes", where);
     snprintf(c->name, sizeof(c->name), "%s", name ? json_string_value(name) : c->key);
     if (!json_is_number(w) || !(json_number_value(w) > 0) || json_number_value(w) > 1)
-        return sc_fail(err, errsz, "%s: weight must be a number in (0, 1]", where);
+        return cfg_fail(err, errsz, "%s: weight must be a number in (0, 1]", where);
     c->weight = json_number_value(w);
     c->lo = 1, c->hi = 5;
     if (scale) {
         if (!json_is_array(scale) || json_array_size(scale) != 2 ||
             !json_is_number(json_array_get(scale, 0)) || !json_is_number(json_array_get(scale, 1)))
-            return sc_fail(err, errsz, "%s: scale must be [lowest, highest]", where);
+            return cfg_fail(err, errsz, "%s: scale must be [lowest, highest]", where);
         c->lo = json_number_value(json_array_get(scale, 0));
         c->hi = json_number_value(json_array_get(scale, 1));
         if (!(c->lo < c->hi) || !isfinite(c->lo) || !isfinite(c->hi))
-            return sc_fail(err, errsz, "%s: scale must have lowest < highest", where);
+            return cfg_fail(err, errsz, "%s: scale must have lowest < highest", where);
     }
     const char *ms = json_string_value(m);
     if (ms && !strcmp(ms, "acoustic"))
@@ -65,15 +65,15 @@ static int category(const json_t *j, int i, sc_category *c, char *err, size_t er
     else if (ms && !strcmp(ms, "llm"))
         c->method = SC_LLM;
     else
-        return sc_fail(err, errsz, "%s: method must be acoustic, rules or llm", where);
+        return cfg_fail(err, errsz, "%s: method must be acoustic, rules or llm", where);
     if (crit && !json_is_boolean(crit))
-        return sc_fail(err, errsz, "%s: critical must be true or false", where);
+        return cfg_fail(err, errsz, "%s: critical must be true or false", where);
     c->critical = crit && json_is_true(crit);
     if (spec && !json_is_object(spec))
-        return sc_fail(err, errsz, "%s: spec must be an object", where);
+        return cfg_fail(err, errsz, "%s: spec must be an object", where);
     c->spec = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     if (!c->spec)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     return 0;
 }
 
@@ -84,32 +84,32 @@ static int vars_check(const json_t *root, sc_card *out, char *err, size_t errsz)
     if (!vars)
         return 0;
     if (!json_is_object(vars) || json_object_size(vars) > 64)
-        return sc_fail(err, errsz, "vars must be an object of at most 64 lists of strings");
+        return cfg_fail(err, errsz, "vars must be an object of at most 64 lists of strings");
     const char *k;
     const json_t *v;
     json_object_foreach((json_t *)vars, k, v)
     {
         if (!key_ok(k) || !strcmp(k, "name"))
-            return sc_fail(err, errsz,
-                           "vars: '%.40s' is not a variable name (a-z, 0-9, _; not "
-                           "\"name\", which any one word fills)",
-                           k);
+            return cfg_fail(err, errsz,
+                            "vars: '%.40s' is not a variable name (a-z, 0-9, _; not "
+                            "\"name\", which any one word fills)",
+                            k);
         if (!json_is_array(v) || json_array_size(v) > 500)
-            return sc_fail(err, errsz, "vars.%s must be an array of at most 500 strings", k);
+            return cfg_fail(err, errsz, "vars.%s must be an array of at most 500 strings", k);
         size_t i;
         const json_t *s;
         json_array_foreach(v, i, s)
         {
             if (!json_is_string(s) || strlen(json_string_value(s)) == 0 ||
                 strlen(json_string_value(s)) > 200 || strchr(json_string_value(s), '{'))
-                return sc_fail(err, errsz,
-                               "vars.%s[%zu] must be a string of 1-200 bytes without "
-                               "'{'",
-                               k, i);
+                return cfg_fail(err, errsz,
+                                "vars.%s[%zu] must be a string of 1-200 bytes without "
+                                "'{'",
+                                k, i);
         }
     }
     out->vars = json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS);
-    return out->vars ? 0 : sc_fail(err, errsz, "out of memory");
+    return out->vars ? 0 : cfg_fail(err, errsz, "out of memory");
 }
 
 /* each category's spec, compiled once to refuse a bad one at load */
@@ -124,15 +124,15 @@ static int spec_check(const sc_card *card, const sc_category *c, char *err, size
         static const char *const known[] = {"rubric", "window", NULL};
         sc_window w;
         if (!spec)
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
         else if (sc_only_keys(spec, known, where, err, errsz) != 0)
             rc = -1;
         else if (sc_window_parse(json_object_get(spec, "window"), &w, where, err, errsz) != 0)
             rc = -1;
         else if (!json_is_string(rub) || strlen(json_string_value(rub)) == 0 ||
                  strlen(json_string_value(rub)) > 4000)
-            rc = sc_fail(err, errsz,
-                         "%s: an llm category needs a rubric (a string of 1-4000 bytes)", where);
+            rc = cfg_fail(err, errsz,
+                          "%s: an llm category needs a rubric (a string of 1-4000 bytes)", where);
         json_decref(spec);
         return rc;
     }
@@ -153,8 +153,8 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     int rc = -1;
     if (!json_is_object(root)) {
-        sc_fail(err, errsz, "the scorecard is not a JSON object%s%s (line %d)", root ? "" : ": ",
-                root ? "" : je.text, root ? 0 : je.line);
+        cfg_fail(err, errsz, "the scorecard is not a JSON object%s%s (line %d)", root ? "" : ": ",
+                 root ? "" : je.text, root ? 0 : je.line);
         goto done;
     }
     if (sc_only_keys(root, known, "the scorecard", err, errsz) != 0)
@@ -163,21 +163,22 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
                  *th = json_object_get(root, "flag_threshold"),
                  *cats = json_object_get(root, "categories");
     if (name && !json_is_string(name)) {
-        sc_fail(err, errsz, "name must be a string");
+        cfg_fail(err, errsz, "name must be a string");
         goto done;
     }
     snprintf(out->name, sizeof(out->name), "%s", name ? json_string_value(name) : "scorecard");
     out->flag_threshold = 60;
     if (th) {
         if (!json_is_number(th) || json_number_value(th) < 0 || json_number_value(th) > 100) {
-            sc_fail(err, errsz, "flag_threshold must be a number from 0 to 100");
+            cfg_fail(err, errsz, "flag_threshold must be a number from 0 to 100");
             goto done;
         }
         out->flag_threshold = json_number_value(th);
     }
     if (!json_is_array(cats) || json_array_size(cats) == 0 ||
         json_array_size(cats) > SC_MAX_CATEGORIES) {
-        sc_fail(err, errsz, "categories must be an array of 1 to %d categories", SC_MAX_CATEGORIES);
+        cfg_fail(err, errsz, "categories must be an array of 1 to %d categories",
+                 SC_MAX_CATEGORIES);
         goto done;
     }
     double sum = 0;
@@ -191,13 +192,13 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
         out->n++;
         for (int k = 0; k < out->n - 1; k++)
             if (!strcmp(out->cats[k].key, c->key)) {
-                sc_fail(err, errsz, "category %s: the key is used twice", c->key);
+                cfg_fail(err, errsz, "category %s: the key is used twice", c->key);
                 goto done;
             }
         sum += c->weight;
     }
     if (fabs(sum - 1) > 1e-6) {
-        sc_fail(err, errsz, "the weights sum to %.6g, not 1", sum);
+        cfg_fail(err, errsz, "the weights sum to %.6g, not 1", sum);
         goto done;
     }
     if (vars_check(root, out, err, errsz) != 0)

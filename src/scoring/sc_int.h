@@ -8,12 +8,11 @@
 
 #include <jansson.h>
 
+#include "../config/config.h" /* cfg_fail: the error sentence of every loader and checker */
 #include "scoring.h"
 
 /* ---- the room's ground (sc_base.c): it calls nothing of the room ---------------------------- */
 
-/* err gets the formatted sentence; -1. */
-int sc_fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Every key of the object o is one of `known` (NULL-terminated); else -1 with
  * "WHERE: unknown key 'K'". */
 int sc_only_keys(const json_t *o, const char *const *known, const char *where, char *err,
@@ -83,6 +82,8 @@ int sc_add_metric(sc_cat_result *r, const char *name, bool known, double value);
  * there, or is NULL; -1 for a name that can never be a metric (checked at load with report and
  * sent NULL: 0 for a valid name). */
 int sc_metric_of(const json_t *report, const sc_sentiment *sent, const char *name, double *v);
+
+/* ---- the report read by rules (sc_assess.c) ------------------------------------------------ */
 
 /* ---- the LLM's answer's parts (sc_llm.c, sc_summary.c, sc_sentiment_llm.c) ---------------- */
 

@@ -184,10 +184,10 @@ static const char *rubric_of(const sc_category *cat, json_t **keep, sc_window *w
     json_object_foreach(s, k, v)
     {
         if (strcmp(k, "rubric") && strcmp(k, "window")) {
-            sc_fail(err, errsz,
-                    "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
-                    "{\"rubric\": \"...\", \"window\": {...}})",
-                    cat->key, k);
+            cfg_fail(err, errsz,
+                     "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
+                     "{\"rubric\": \"...\", \"window\": {...}})",
+                     cat->key, k);
             return NULL;
         }
     }
@@ -200,9 +200,9 @@ static const char *rubric_of(const sc_category *cat, json_t **keep, sc_window *w
         *win = w;
     const char *r = json_string_value(json_object_get(s, "rubric"));
     if (!r || !*r) {
-        sc_fail(err, errsz,
-                "category %s (llm): spec.rubric is missing (the text the model judges by)",
-                cat->key);
+        cfg_fail(err, errsz,
+                 "category %s (llm): spec.rubric is missing (the text the model judges by)",
+                 cat->key);
         return NULL;
     }
     return r;
@@ -272,7 +272,7 @@ static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_
     if (!root || !cats) {
         json_decref(root);
         json_decref(cats);
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         return NULL;
     }
     int rc = 0;
@@ -283,8 +283,8 @@ static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_
         if (lo_of(k) > hi_of(k)) {
             json_decref(root);
             json_decref(cats);
-            sc_fail(err, errsz, "category %s (llm): its scale %g-%g holds no whole score", k->key,
-                    k->lo, k->hi);
+            cfg_fail(err, errsz, "category %s (llm): its scale %g-%g holds no whole score", k->key,
+                     k->lo, k->hi);
             return NULL;
         }
         json_t *cat = sc_schema_obj();
@@ -331,18 +331,18 @@ static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_
     }
     if (rc != 0) {
         json_decref(root);
-        sc_fail(err, errsz, "out of memory building the answer's schema");
+        cfg_fail(err, errsz, "out of memory building the answer's schema");
         return NULL;
     }
     return root;
 }
 
 /* the report's figures worth a model's reading: duration, legs, conversation */
-static char *figures(const char *report_json)
+static char *figures(const json_t *r)
 {
-    if (!report_json)
+    if (!r)
         return NULL;
-    json_t *r = json_loads(report_json, 0, NULL), *f = json_object();
+    json_t *f = json_object();
     char *out = NULL;
     if (json_is_object(r) && f) {
         static const char *const keys[] = {"duration", "has_legs", "conversation"};
@@ -357,7 +357,6 @@ static char *figures(const char *report_json)
             out = NULL;
         }
     }
-    json_decref(r);
     json_decref(f);
     return out;
 }
@@ -528,22 +527,19 @@ static int plan_turns(const sc_text *t, const size_t *L, size_t room, plan *pl)
 }
 
 /* the figures' stand-in when they do not fit: the report's duration (NULL: none) */
-static char *figures_min(const char *report_json)
+static char *figures_min(const json_t *r)
 {
-    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
     const json_t *d = json_object_get(r, "duration");
     char *out = NULL;
     if (json_is_number(d) && asprintf(&out, "{\"duration\":%.6g}", json_number_value(d)) < 0)
         out = NULL;
-    json_decref(r);
     return out;
 }
 
 /* out->user made to fit (out->system and out->schema are made), out->cut filled. 0, or -1 with
  * err. */
-static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
-                     const char *report_json, const sc_text *t, const sc_fit *fit, char *err,
-                     size_t errsz)
+static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig, const json_t *report,
+                     const sc_text *t, const sc_fit *fit, char *err, size_t errsz)
 {
     size_t n = t ? t->n : 0;
     plan whole = {.whole_figures = true, .head = n};
@@ -553,17 +549,17 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
         base = fit->measure(fit->user, out->system, "x", out->schema);
     if (!base) { /* no bound, or it cannot be told */
         out->user = user_text(nonce, fig, NULL, t, &whole);
-        return out->user ? 0 : sc_fail(err, errsz, "out of memory");
+        return out->user ? 0 : cfg_fail(err, errsz, "out of memory");
     }
     base -= 1; /* "x" */
     size_t max = fit->max_bytes;
     if (base + MARKER_MAX >= max)
-        return sc_fail(err, errsz,
-                       "prompt_too_large: the instructions and the answer's schema alone take "
-                       "%zu of the %zu bytes the model's context leaves for a prompt "
-                       "(llm_context_tokens less llm_max_tokens and the repair turn's room, one "
-                       "token counted a byte): no room for the call",
-                       base, max);
+        return cfg_fail(err, errsz,
+                        "prompt_too_large: the instructions and the answer's schema alone take "
+                        "%zu of the %zu bytes the model's context leaves for a prompt "
+                        "(llm_context_tokens less llm_max_tokens and the repair turn's room, one "
+                        "token counted a byte): no room for the call",
+                        base, max);
     char tag[64];
     snprintf(tag, sizeof(tag), "<figures-%s>\n", nonce);
     size_t frame = json_len(tag);
@@ -571,13 +567,13 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
     frame += json_len(tag);
     snprintf(tag, sizeof(tag), "</transcript-%s>\n", nonce);
     frame += json_len(tag);
-    char *fmin = figures_min(report_json);
+    char *fmin = figures_min(report);
     size_t figw = data_len(fig ? fig : "(none)", (size_t)-1),
            figm = data_len(fmin ? fmin : "(none)", (size_t)-1);
     size_t *L = n ? malloc(n * sizeof(*L)) : NULL, lines = n ? 0 : 12 /* (no words)\n */;
     if (n && !L) {
         free(fmin);
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         char hb[128];
@@ -596,18 +592,19 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
             room = room > f ? room - f : 0;
             pl.head = 0;
             if (n ? plan_turns(t, L, room, &pl) != 0 : room < 12) {
-                sc_fail(err, errsz,
-                        "prompt_too_large: the instructions and the answer's schema take %zu of "
-                        "the %zu bytes the model's context leaves for a prompt (llm_context_tokens "
-                        "less llm_max_tokens and the repair turn's room, one token counted a "
-                        "byte): no room for the call's opening and closing turns",
-                        base, max);
+                cfg_fail(
+                    err, errsz,
+                    "prompt_too_large: the instructions and the answer's schema take %zu of "
+                    "the %zu bytes the model's context leaves for a prompt (llm_context_tokens "
+                    "less llm_max_tokens and the repair turn's room, one token counted a "
+                    "byte): no room for the call's opening and closing turns",
+                    base, max);
                 break;
             }
         }
         char *u = user_text(nonce, fig, fmin, t, &pl);
         if (!u) {
-            sc_fail(err, errsz, "out of memory");
+            cfg_fail(err, errsz, "out of memory");
             break;
         }
         size_t m = fit->measure(fit->user, out->system, u, out->schema);
@@ -618,7 +615,8 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
         }
         if (m > max) {
             free(u);
-            sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+            cfg_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes",
+                     max);
             break;
         }
         out->user = u;
@@ -637,7 +635,7 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
         break;
     }
     if (rc != 0 && attempt == 4)
-        sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+        cfg_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
     free(L);
     free(fmin);
     return rc;
@@ -657,13 +655,23 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
                       const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
                       size_t errsz)
 {
+    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
+    int rc = sc_llm_prompt_fit_obj(c, t, r, topics, fit, out, err, errsz);
+    json_decref(r);
+    return rc;
+}
+
+int sc_llm_prompt_fit_obj(const sc_card *c, const sc_text *t, const json_t *report,
+                          const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
+                          size_t errsz)
+{
     memset(out, 0, sizeof(*out));
     int n_llm = 0; /* the summary and the sentiment are always asked: never nothing to ask */
     for (int i = 0; i < c->n; i++)
         n_llm += c->cats[i].method == SC_LLM;
     char nonce[17];
     if (nonce_letters(nonce) != 0)
-        return sc_fail(err, errsz, "no random bytes for the data block's delimiter");
+        return cfg_fail(err, errsz, "no random bytes for the data block's delimiter");
     json_t *topic_list = NULL;
     if (topics) {
         char *tl = sc_topics_list_json(topics);
@@ -671,7 +679,7 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         free(tl);
         if (!json_is_array(topic_list) || json_array_size(topic_list) == 0) {
             json_decref(topic_list);
-            return sc_fail(err, errsz, "the topics file lists no class");
+            return cfg_fail(err, errsz, "the topics file lists no class");
         }
     }
     sb sys = {.ok = true};
@@ -737,7 +745,7 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         sb_printf(&sys, "\nAnswer with one JSON object that follows the schema you are given, "
                         "and nothing else.\n");
     /* the user turn: the figures, then the transcript, held to fit */
-    char *fig = rc == 0 ? figures(report_json) : NULL;
+    char *fig = rc == 0 ? figures(report) : NULL;
     json_t *schema = rc == 0 ? answer_schema(c, t, topic_list, err, errsz) : NULL;
     json_decref(topic_list);
     if (rc == 0 && !schema)
@@ -747,10 +755,10 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         out->system = sys.p;
         sys.p = NULL;
         if (!out->schema || !sys.ok)
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
     }
     if (rc == 0)
-        rc = user_turn(out, nonce, fig, report_json, t, fit, err, errsz);
+        rc = user_turn(out, nonce, fig, report, t, fit, err, errsz);
     if (rc != 0)
         sc_llm_prompt_free(out);
     free(fig);
@@ -904,13 +912,13 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                  const char *provider, const char *model, sc_call *call, char *err, size_t errsz)
 {
     if (call->n != 0 && call->n != c->n)
-        return sc_fail(err, errsz, "the call's results (%d) do not match the card (%d categories)",
-                       call->n, c->n);
+        return cfg_fail(err, errsz, "the call's results (%d) do not match the card (%d categories)",
+                        call->n, c->n);
     json_error_t je;
     json_t *a = answer ? json_loads(answer, 0, &je) : NULL;
     if (!json_is_object(a)) {
         json_decref(a);
-        return sc_fail(err, errsz, "the LLM's answer is not a JSON object");
+        return cfg_fail(err, errsz, "the LLM's answer is not a JSON object");
     }
     const json_t *cats = json_object_get(a, "categories");
     pending pend[SC_MAX_CATEGORIES];
@@ -923,15 +931,15 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         const json_t *r = json_object_get(cats, k->key);
         long s;
         if (!json_is_object(r))
-            rc = sc_fail(err, errsz, "the LLM's answer has no result for category %s", k->key);
+            rc = cfg_fail(err, errsz, "the LLM's answer has no result for category %s", k->key);
         else if (!whole(json_object_get(r, "score"), &s))
-            rc =
-                sc_fail(err, errsz, "the LLM's score of category %s is not a whole number", k->key);
+            rc = cfg_fail(err, errsz, "the LLM's score of category %s is not a whole number",
+                          k->key);
         else if (s < lo_of(k) || s > hi_of(k))
-            rc = sc_fail(err, errsz,
-                         "the LLM's score %ld of category %s is outside its scale "
-                         "%ld-%ld: the answer is refused",
-                         s, k->key, lo_of(k), hi_of(k));
+            rc = cfg_fail(err, errsz,
+                          "the LLM's score %ld of category %s is outside its scale "
+                          "%ld-%ld: the answer is refused",
+                          s, k->key, lo_of(k), hi_of(k));
     }
     /* then: reasons and checked quotes, apart from the call */
     for (int i = 0; i < c->n && rc == 0; i++) {
@@ -947,7 +955,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         sc_copy_utf8(p->reason, sizeof(p->reason), reason ? reason : "");
         size_t ne = json_is_array(ev) ? json_array_size(ev) : 0;
         if (ne && !(p->quotes = calloc(ne, sizeof(sc_quote)))) {
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
             break;
         }
         for (size_t q = 0; q < ne && rc == 0; q++) {
@@ -962,14 +970,14 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
             int m = sc_quote_check(t, sp, json_number_value(st), json_number_value(en), qt,
                                    QUOTE_TOL_SEC, &p->quotes[p->n_quotes]);
             if (m < 0)
-                rc = sc_fail(err, errsz, "out of memory");
+                rc = cfg_fail(err, errsz, "out of memory");
             else if (m == 0)
                 p->n_quotes++;
             else
                 p->dropped++;
         }
         if (rc == 0 && window_apply(k, t, p) != 0)
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
     }
     /* summary and sentiment (each checked on its own), strengths, improvements, topic */
     char *strengths[5] = {0}, *improvements[5] = {0};
@@ -989,7 +997,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                 0 ||
             strings_of(json_object_get(a, "strengths"), strengths, 5, &ns) != 0 ||
             strings_of(json_object_get(a, "improvements"), improvements, 5, &ni) != 0)
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
     }
     const json_t *tp = json_object_get(a, "topic");
     if (rc == 0 && topics && json_is_object(tp)) {
@@ -1012,7 +1020,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                 if (!json_is_string(ph) || !in_text(t, json_string_value(ph)))
                     continue; /* only phrases of the call */
                 if (!(topic.phrases[topic.n_phrases] = strdup(json_string_value(ph)))) {
-                    rc = sc_fail(err, errsz, "out of memory");
+                    rc = cfg_fail(err, errsz, "out of memory");
                     break;
                 }
                 topic.n_phrases++;

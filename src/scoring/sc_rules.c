@@ -92,17 +92,17 @@ static int phrase_compile(const char *phrase, pattern *p, const char *where, cha
     /* "{name}" survives normalisation as "name" only if kept apart: swap it for a marker */
     char *tmp = strdup(phrase);
     if (!tmp)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     for (char *m = strstr(tmp, "{name}"); m; m = strstr(m, "{name}"))
         memcpy(m, " \x01\x01\x01\x01 ", 6);
     p->words = tx_normalize(tmp);
     free(tmp);
     if (!p->words)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     char *s = p->words;
     while (*s) {
         if (p->n == MAX_TOKENS)
-            return sc_fail(err, errsz, "%s: a phrase of more than %d words", where, MAX_TOKENS);
+            return cfg_fail(err, errsz, "%s: a phrase of more than %d words", where, MAX_TOKENS);
         char *sp = strchr(s, ' ');
         if (sp)
             *sp = '\0';
@@ -112,7 +112,7 @@ static int phrase_compile(const char *phrase, pattern *p, const char *where, cha
         s = sp + 1;
     }
     if (p->n == 0)
-        return sc_fail(err, errsz, "%s: an empty phrase", where);
+        return cfg_fail(err, errsz, "%s: an empty phrase", where);
     return 0;
 }
 
@@ -210,10 +210,10 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
         open = strchr(open + 1, '{');
     if (!open) {
         if (c->n_pats == 64)
-            return sc_fail(err, errsz, "%s: more than 64 patterns", where);
+            return cfg_fail(err, errsz, "%s: more than 64 patterns", where);
         pattern *np = realloc(c->pats, (size_t)(c->n_pats + 1) * sizeof(*np));
         if (!np)
-            return sc_fail(err, errsz, "out of memory");
+            return cfg_fail(err, errsz, "out of memory");
         c->pats = np;
         if (phrase_compile(phrase, &c->pats[c->n_pats], where, err, errsz) != 0) {
             pattern_free(&c->pats[c->n_pats]);
@@ -224,13 +224,13 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
     }
     const char *close = strchr(open, '}');
     if (!close)
-        return sc_fail(err, errsz, "%s: '{' without '}' in \"%.60s\"", where, phrase);
+        return cfg_fail(err, errsz, "%s: '{' without '}' in \"%.60s\"", where, phrase);
     const json_t *alts = var_of(vars, open + 1, (size_t)(close - open - 1));
     if (!json_is_array(alts))
-        return sc_fail(err, errsz, "%s: unknown variable {%.*s} (define it in the card's vars)",
-                       where, (int)(close - open - 1 > 40 ? 40 : close - open - 1), open + 1);
+        return cfg_fail(err, errsz, "%s: unknown variable {%.*s} (define it in the card's vars)",
+                        where, (int)(close - open - 1 > 40 ? 40 : close - open - 1), open + 1);
     if (depth > 3)
-        return sc_fail(err, errsz, "%s: variables nested too deep", where);
+        return cfg_fail(err, errsz, "%s: variables nested too deep", where);
     size_t i;
     const json_t *a;
     json_array_foreach(alts, i, a)
@@ -238,7 +238,7 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
         char *ph = NULL;
         if (asprintf(&ph, "%.*s%s%s", (int)(open - phrase), phrase, json_string_value(a),
                      close + 1) < 0)
-            return sc_fail(err, errsz, "out of memory");
+            return cfg_fail(err, errsz, "out of memory");
         int rc = add_phrase(c, ph, vars, where, err, errsz, depth + 1);
         free(ph);
         if (rc != 0)
@@ -255,11 +255,11 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
     char where[96];
     snprintf(where, sizeof(where), "category %s: check", cat);
     if (!json_is_object(j))
-        return sc_fail(err, errsz, "%s: not an object", where);
+        return cfg_fail(err, errsz, "%s: not an object", where);
     const json_t *key = json_object_get(j, "key");
     if (!json_is_string(key) || strlen(json_string_value(key)) == 0 ||
         strlen(json_string_value(key)) > 32)
-        return sc_fail(err, errsz, "%s: key must be a string of 1-32 bytes", where);
+        return cfg_fail(err, errsz, "%s: key must be a string of 1-32 bytes", where);
     snprintf(c->key, sizeof(c->key), "%s", json_string_value(key));
     snprintf(where, sizeof(where), "category %s: check %s", cat, c->key);
     if (sc_only_keys(j, known, where, err, errsz) != 0)
@@ -267,11 +267,11 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
     const json_t *spk = json_object_get(j, "speaker"), *from = json_object_get(j, "from");
     const char *sv = spk ? json_string_value(spk) : SC_AGENT;
     if (!sv || (strcmp(sv, SC_AGENT) && strcmp(sv, SC_CUSTOMER) && strcmp(sv, "any")))
-        return sc_fail(err, errsz, "%s: speaker must be agent, customer or any", where);
+        return cfg_fail(err, errsz, "%s: speaker must be agent, customer or any", where);
     snprintf(c->speaker, sizeof(c->speaker), "%s", sv);
     const char *fv = from ? json_string_value(from) : "call";
     if (!fv || (strcmp(fv, "call") && strcmp(fv, "first_speech")))
-        return sc_fail(err, errsz, "%s: from must be call or first_speech", where);
+        return cfg_fail(err, errsz, "%s: from must be call or first_speech", where);
     c->from = strcmp(fv, "call") ? FROM_FIRST_SPEECH : FROM_CALL;
     static const char *const secs[] = {"first_sec", "after_sec", "last_sec"};
     double *dst[] = {&c->first_sec, &c->after_sec, &c->last_sec};
@@ -280,7 +280,7 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
         const json_t *v = json_object_get(j, secs[i]);
         *dst[i] = -1;
         if (v && (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 86400))
-            return sc_fail(err, errsz, "%s: %s must be a number of seconds >= 0", where, secs[i]);
+            return cfg_fail(err, errsz, "%s: %s must be a number of seconds >= 0", where, secs[i]);
         if (v)
             *dst[i] = json_number_value(v), times = true;
     }
@@ -289,17 +289,17 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
     const json_t *in = json_object_get(j, "in");
     const char *iv = in ? json_string_value(in) : NULL;
     if (in && times)
-        return sc_fail(err, errsz,
-                       "%s: give either in or times of its own (from, first_sec, "
-                       "after_sec, last_sec), not both",
-                       where);
+        return cfg_fail(err, errsz,
+                        "%s: give either in or times of its own (from, first_sec, "
+                        "after_sec, last_sec), not both",
+                        where);
     if (in && (!iv || (strcmp(iv, "call") && strcmp(iv, "window") && strcmp(iv, "after_window") &&
                        strcmp(iv, "before_window"))))
-        return sc_fail(err, errsz, "%s: in must be call, window, after_window or before_window",
-                       where);
+        return cfg_fail(err, errsz, "%s: in must be call, window, after_window or before_window",
+                        where);
     if (iv && strcmp(iv, "call") && win->part == SC_PART_CALL)
-        return sc_fail(err, errsz, "%s: in %s needs the category's window (spec.window)", where,
-                       iv);
+        return cfg_fail(err, errsz, "%s: in %s needs the category's window (spec.window)", where,
+                        iv);
     c->in = times                         ? IN_TIMES
             : !iv                         ? (win->part != SC_PART_CALL ? IN_WINDOW : IN_CALL)
             : !strcmp(iv, "call")         ? IN_CALL
@@ -308,28 +308,28 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
                                           : IN_BEFORE;
     const json_t *ph = json_object_get(j, "phrases"), *re = json_object_get(j, "regex");
     if ((ph && !json_is_array(ph)) || (re && !json_is_array(re)) || (!ph && !re))
-        return sc_fail(err, errsz, "%s: phrases and regex must be arrays of strings (one at least)",
-                       where);
+        return cfg_fail(err, errsz,
+                        "%s: phrases and regex must be arrays of strings (one at least)", where);
     size_t i;
     const json_t *v;
     json_array_foreach(ph, i, v)
     {
         if (!json_is_string(v) || strlen(json_string_value(v)) > 200)
-            return sc_fail(err, errsz, "%s: phrases[%zu] must be a string of at most 200 bytes",
-                           where, i);
+            return cfg_fail(err, errsz, "%s: phrases[%zu] must be a string of at most 200 bytes",
+                            where, i);
         if (add_phrase(c, json_string_value(v), vars, where, err, errsz, 0) != 0)
             return -1;
     }
     json_array_foreach(re, i, v)
     {
         if (!json_is_string(v) || strlen(json_string_value(v)) > 2000)
-            return sc_fail(err, errsz, "%s: regex[%zu] must be a string of at most 2000 bytes",
-                           where, i);
+            return cfg_fail(err, errsz, "%s: regex[%zu] must be a string of at most 2000 bytes",
+                            where, i);
         if (c->n_pats == 64)
-            return sc_fail(err, errsz, "%s: more than 64 patterns", where);
+            return cfg_fail(err, errsz, "%s: more than 64 patterns", where);
         pattern *np = realloc(c->pats, (size_t)(c->n_pats + 1) * sizeof(*np));
         if (!np)
-            return sc_fail(err, errsz, "out of memory");
+            return cfg_fail(err, errsz, "out of memory");
         c->pats = np;
         pattern *p = &c->pats[c->n_pats];
         memset(p, 0, sizeof(*p));
@@ -337,8 +337,8 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
         if (rc != 0) {
             char m[128];
             regerror(rc, &p->re, m, sizeof(m));
-            return sc_fail(err, errsz, "%s: regex[%zu] \"%.60s\": %s", where, i,
-                           json_string_value(v), m);
+            return cfg_fail(err, errsz, "%s: regex[%zu] \"%.60s\": %s", where, i,
+                            json_string_value(v), m);
         }
         p->is_regex = true;
         c->n_pats++;
@@ -362,15 +362,15 @@ static int key_list(const sc_spec *s, const json_t *a, int *out, int *n, const c
     if (!a)
         return 0;
     if (!json_is_array(a) || json_array_size(a) > MAX_CHECKS)
-        return sc_fail(err, errsz, "%s: %s must be an array of check keys", where, field);
+        return cfg_fail(err, errsz, "%s: %s must be an array of check keys", where, field);
     size_t i;
     const json_t *v;
     json_array_foreach(a, i, v)
     {
         int k = json_is_string(v) ? check_index(s, json_string_value(v)) : -1;
         if (k < 0)
-            return sc_fail(err, errsz, "%s: %s names no check of the category (\"%.40s\")", where,
-                           field, json_is_string(v) ? json_string_value(v) : "?");
+            return cfg_fail(err, errsz, "%s: %s names no check of the category (\"%.40s\")", where,
+                            field, json_is_string(v) ? json_string_value(v) : "?");
         out[(*n)++] = k;
     }
     return 0;
@@ -381,7 +381,7 @@ static int say_of(const json_t *say, char *out, size_t n, const char *where, cha
                   size_t errsz)
 {
     if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= n))
-        return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", where, n);
+        return cfg_fail(err, errsz, "%s: say must be a string under %zu bytes", where, n);
     snprintf(out, n, "%s", say ? json_string_value(say) : "");
     return 0;
 }
@@ -448,13 +448,13 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     /* "{name}" is any one word but these: the card's not_names and the company's own words */
     if (stop_words(s, vars ? json_object_get(vars, "not_names") : NULL) != 0 ||
         stop_words(s, vars ? json_object_get(vars, "company") : NULL) != 0)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     if (sc_window_parse(json_object_get(spec, "window"), &s->window, where, err, errsz) != 0)
         return -1;
     const json_t *checks = json_object_get(spec, "checks");
     if (checks && (!json_is_array(checks) || json_array_size(checks) > MAX_CHECKS))
-        return sc_fail(err, errsz, "%s: checks must be an array of at most %d checks", where,
-                       MAX_CHECKS);
+        return cfg_fail(err, errsz, "%s: checks must be an array of at most %d checks", where,
+                        MAX_CHECKS);
     size_t i;
     const json_t *v;
     json_array_foreach(checks, i, v)
@@ -462,8 +462,8 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
         if (check_compile(v, vars, &s->window, &s->checks[s->n_checks++], c->key, err, errsz) != 0)
             return -1;
         if (check_index(s, s->checks[s->n_checks - 1].key) != s->n_checks - 1)
-            return sc_fail(err, errsz, "%s: the check %s is there twice", where,
-                           s->checks[s->n_checks - 1].key);
+            return cfg_fail(err, errsz, "%s: the check %s is there twice", where,
+                            s->checks[s->n_checks - 1].key);
     }
     if (key_list(s, json_object_get(spec, "critical_if"), s->critical_if, &s->n_critical_if, where,
                  "critical_if", err, errsz) != 0)
@@ -472,14 +472,14 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
         const json_t *levels = json_object_get(spec, "levels"),
                      *ow = json_object_get(spec, "otherwise");
         if (s->n_checks == 0)
-            return sc_fail(err, errsz, "%s: a rules category needs checks", where);
+            return cfg_fail(err, errsz, "%s: a rules category needs checks", where);
         if (!json_is_array(levels) || json_array_size(levels) == 0 ||
             json_array_size(levels) > MAX_LEVELS)
-            return sc_fail(err, errsz, "%s: levels must be an array of 1 to %d levels", where,
-                           MAX_LEVELS);
+            return cfg_fail(err, errsz, "%s: levels must be an array of 1 to %d levels", where,
+                            MAX_LEVELS);
         s->otherwise = c->lo;
         if (ow && (!json_is_number(ow) || !on_scale(c, json_number_value(ow))))
-            return sc_fail(err, errsz, "%s: otherwise must be a score on the scale", where);
+            return cfg_fail(err, errsz, "%s: otherwise must be a score on the scale", where);
         if (ow)
             s->otherwise = json_number_value(ow);
         static const char *const known_l[] = {"score",    "all", "any", "none",
@@ -490,12 +490,12 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
             char lw[128];
             snprintf(lw, sizeof(lw), "%s: levels[%zu]", where, i);
             if (!json_is_object(v) || sc_only_keys(v, known_l, lw, err, errsz) != 0)
-                return json_is_object(v) ? -1 : sc_fail(err, errsz, "%s: not an object", lw);
+                return json_is_object(v) ? -1 : cfg_fail(err, errsz, "%s: not an object", lw);
             const json_t *sc = json_object_get(v, "score"), *al = json_object_get(v, "at_least"),
                          *say = json_object_get(v, "say");
             if (!json_is_number(sc) || !on_scale(c, json_number_value(sc)))
-                return sc_fail(err, errsz, "%s: score must be a number on the scale %g-%g", lw,
-                               c->lo, c->hi);
+                return cfg_fail(err, errsz, "%s: score must be a number on the scale %g-%g", lw,
+                                c->lo, c->hi);
             L->score = json_number_value(sc);
             if (key_list(s, json_object_get(v, "all"), L->all, &L->n_all, lw, "all", err, errsz) ||
                 key_list(s, json_object_get(v, "any"), L->any, &L->n_any, lw, "any", err, errsz) ||
@@ -505,11 +505,11 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
                 return -1;
             if (al && (!json_is_integer(al) || json_integer_value(al) < 1 ||
                        json_integer_value(al) > L->n_of))
-                return sc_fail(err, errsz, "%s: at_least must be 1 to the number of `of` checks",
-                               lw);
+                return cfg_fail(err, errsz, "%s: at_least must be 1 to the number of `of` checks",
+                                lw);
             L->at_least = al ? (int)json_integer_value(al) : 0;
             if (L->n_of && !al)
-                return sc_fail(err, errsz, "%s: `of` needs at_least", lw);
+                return cfg_fail(err, errsz, "%s: `of` needs at_least", lw);
             if (say_of(say, L->say, sizeof(L->say), lw, err, errsz) != 0)
                 return -1;
         }
@@ -519,12 +519,12 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     const json_t *ded = json_object_get(spec, "deductions"), *st = json_object_get(spec, "start");
     s->start = c->hi;
     if (st && (!json_is_number(st) || !on_scale(c, json_number_value(st))))
-        return sc_fail(err, errsz, "%s: start must be a score on the scale", where);
+        return cfg_fail(err, errsz, "%s: start must be a score on the scale", where);
     if (st)
         s->start = json_number_value(st);
     if (!json_is_array(ded) || json_array_size(ded) == 0 || json_array_size(ded) > MAX_DEDUCTIONS)
-        return sc_fail(err, errsz, "%s: deductions must be an array of 1 to %d deductions", where,
-                       MAX_DEDUCTIONS);
+        return cfg_fail(err, errsz, "%s: deductions must be an array of 1 to %d deductions", where,
+                        MAX_DEDUCTIONS);
     static const char *const known_d[] = {"metric", "check", "above", "below",
                                           "points", "say",   NULL};
     json_array_foreach(ded, i, v)
@@ -533,32 +533,33 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
         char dw[128];
         snprintf(dw, sizeof(dw), "%s: deductions[%zu]", where, i);
         if (!json_is_object(v) || sc_only_keys(v, known_d, dw, err, errsz) != 0)
-            return json_is_object(v) ? -1 : sc_fail(err, errsz, "%s: not an object", dw);
+            return json_is_object(v) ? -1 : cfg_fail(err, errsz, "%s: not an object", dw);
         const json_t *m = json_object_get(v, "metric"), *ck = json_object_get(v, "check"),
                      *ab = json_object_get(v, "above"), *be = json_object_get(v, "below"),
                      *pt = json_object_get(v, "points"), *say = json_object_get(v, "say");
         D->check = -1;
         if (!!m == !!ck)
-            return sc_fail(err, errsz, "%s: give either metric or check", dw);
+            return cfg_fail(err, errsz, "%s: give either metric or check", dw);
         if (m) {
             double dummy;
             if (!json_is_string(m) || strlen(json_string_value(m)) >= sizeof(D->metric) ||
                 sc_metric_of(NULL, NULL, json_string_value(m), &dummy) < 0)
-                return sc_fail(err, errsz, "%s: unknown metric \"%.60s\"", dw,
-                               json_is_string(m) ? json_string_value(m) : "?");
+                return cfg_fail(err, errsz, "%s: unknown metric \"%.60s\"", dw,
+                                json_is_string(m) ? json_string_value(m) : "?");
             snprintf(D->metric, sizeof(D->metric), "%s", json_string_value(m));
             if (!!ab == !!be || !json_is_number(ab ? ab : be))
-                return sc_fail(err, errsz, "%s: a metric needs one number, above or below", dw);
+                return cfg_fail(err, errsz, "%s: a metric needs one number, above or below", dw);
             D->above = ab != NULL;
             D->limit = json_number_value(ab ? ab : be);
         } else {
             D->check = json_is_string(ck) ? check_index(s, json_string_value(ck)) : -1;
             if (D->check < 0)
-                return sc_fail(err, errsz, "%s: check names no check of the category", dw);
+                return cfg_fail(err, errsz, "%s: check names no check of the category", dw);
         }
         if (!json_is_number(pt) || json_number_value(pt) <= 0 ||
             json_number_value(pt) > c->hi - c->lo)
-            return sc_fail(err, errsz, "%s: points must be a number in (0, %g]", dw, c->hi - c->lo);
+            return cfg_fail(err, errsz, "%s: points must be a number in (0, %g]", dw,
+                            c->hi - c->lo);
         D->points = json_number_value(pt);
         if (say_of(say, D->say, sizeof(D->say), dw, err, errsz) != 0)
             return -1;
@@ -569,14 +570,14 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
 sc_spec *sc_spec_compile(const sc_category *c, const json_t *vars, char *err, size_t errsz)
 {
     if (c->method == SC_LLM) {
-        sc_fail(err, errsz, "category %s: an llm category has no rules spec", c->key);
+        cfg_fail(err, errsz, "category %s: an llm category has no rules spec", c->key);
         return NULL;
     }
     json_error_t je;
     json_t *spec = json_loads(c->spec ? c->spec : "{}", 0, &je);
     sc_spec *s = calloc(1, sizeof(*s));
     if (!spec || !s) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
     } else if (compile_into(s, c, spec, vars, err, errsz) == 0) {
         json_decref(spec);
         return s;

@@ -42,22 +42,32 @@ int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
              const sc_topics *topics, const sc_vader *vader, const char *llm_why, sc_call *out,
              char *err, size_t errsz)
 {
-    memset(out, 0, sizeof(*out));
-    json_t *report = NULL, *vars = NULL;
+    json_t *report = NULL;
     json_error_t je;
     if (report_json && !(report = json_loads(report_json, 0, &je))) {
+        memset(out, 0, sizeof(*out));
         snprintf(err, errsz, "the report is not JSON: %s (line %d)", je.text, je.line);
         return -1;
     }
+    int rc = sc_score_obj(c, report, text, topics, vader, llm_why, out, err, errsz);
+    json_decref(report);
+    return rc;
+}
+
+int sc_score_obj(const sc_card *c, const json_t *report, const sc_text *text,
+                 const sc_topics *topics, const sc_vader *vader, const char *llm_why, sc_call *out,
+                 char *err, size_t errsz)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *vars = NULL;
+    json_error_t je;
     if (c->vars && !(vars = json_loads(c->vars, 0, &je))) {
-        json_decref(report);
         snprintf(err, errsz, "out of memory");
         return -1;
     }
     snprintf(out->card_hash, sizeof(out->card_hash), "%s", c->hash);
     /* the sentiment first: the card's figures include the customer's drop and shift */
     if (sc_sentiment_vader(vader, text, &out->sentiment) != 0) {
-        json_decref(report);
         json_decref(vars);
         snprintf(err, errsz, "out of memory");
         return -1;
@@ -89,7 +99,6 @@ int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
         snprintf(err, errsz, "out of memory");
         rc = -1;
     }
-    json_decref(report);
     json_decref(vars);
     return rc;
 }

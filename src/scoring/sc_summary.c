@@ -252,12 +252,12 @@ int sc_summary_from_answer(const sc_text *t, const json_t *sm, const char *model
     return 0;
 }
 
-int sc_summary_rules(const char *report_json, sc_summary *s, char *err, size_t errsz)
+int sc_summary_rules_obj(const json_t *report, sc_summary *s, char *err, size_t errsz)
 {
-    if (s->source != SC_SUMMARY_NONE || !report_json)
+    if (s->source != SC_SUMMARY_NONE || !report)
         return 0;
     char *text = NULL;
-    if (sc_assess_report(report_json, &text, NULL, err, errsz) != 0)
+    if (sc_assess_report_obj(report, &text, NULL, err, errsz) != 0)
         return -1;
     char refused[sizeof(s->refused)];
     memcpy(refused, s->refused, sizeof(refused));
@@ -266,6 +266,17 @@ int sc_summary_rules(const char *report_json, sc_summary *s, char *err, size_t e
     s->text = text;
     s->source = SC_SUMMARY_RULES;
     return 0;
+}
+
+int sc_summary_rules(const char *report_json, sc_summary *s, char *err, size_t errsz)
+{
+    json_t *r = NULL;
+    if (s->source == SC_SUMMARY_NONE && report_json &&
+        !(r = sc_report_parse(report_json, err, errsz)))
+        return -1;
+    int rc = sc_summary_rules_obj(r, s, err, errsz);
+    json_decref(r);
+    return rc;
 }
 
 /* ---- as JSON ----------------------------------------------------------------------------- */

@@ -68,8 +68,8 @@ static int weight_of(const json_t *w, double *out, const char *where, char *err,
         return 0;
     if (!json_is_number(w) || !(json_number_value(w) > 0) ||
         !(json_number_value(w) <= TP_MAX_WEIGHT))
-        return sc_fail(err, errsz, "%s: weight must be a number above 0 and at most %g", where,
-                       TP_MAX_WEIGHT);
+        return cfg_fail(err, errsz, "%s: weight must be a number above 0 and at most %g", where,
+                        TP_MAX_WEIGHT);
     *out = json_number_value(w);
     return 0;
 }
@@ -87,20 +87,20 @@ static int phrase(const json_t *j, const char *where, tp_phrase *out, char *err,
             return -1;
     }
     if (!json_is_string(s))
-        return sc_fail(err, errsz,
-                       "%s: a phrase is a string or {\"phrase\": string, \"weight\": "
-                       "number}",
-                       where);
+        return cfg_fail(err, errsz,
+                        "%s: a phrase is a string or {\"phrase\": string, \"weight\": "
+                        "number}",
+                        where);
     if (json_string_length(s) > TP_MAX_PHRASE_LEN)
-        return sc_fail(err, errsz, "%s: longer than %d bytes", where, TP_MAX_PHRASE_LEN);
+        return cfg_fail(err, errsz, "%s: longer than %d bytes", where, TP_MAX_PHRASE_LEN);
     if (strlen(json_string_value(s)) != json_string_length(s))
-        return sc_fail(err, errsz, "%s: holds a NUL byte", where);
+        return cfg_fail(err, errsz, "%s: holds a NUL byte", where);
     out->norm = tx_normalize(json_string_value(s));
     if (!out->norm)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     if (!out->norm[0])
-        return sc_fail(err, errsz, "%s: empty once normalised (\"%.60s\" has no words)", where,
-                       json_string_value(s));
+        return cfg_fail(err, errsz, "%s: empty once normalised (\"%.60s\" has no words)", where,
+                        json_string_value(s));
     return 0;
 }
 
@@ -110,13 +110,13 @@ static int topic(const json_t *j, size_t i, tp_topic *t, char *err, size_t errsz
     char where[200];
     snprintf(where, sizeof(where), "topics[%zu]", i);
     if (!json_is_object(j))
-        return sc_fail(err, errsz, "%s: not an object", where);
+        return cfg_fail(err, errsz, "%s: not an object", where);
     const json_t *cls = json_object_get(j, "class"), *sub = json_object_get(j, "subclass"),
                  *ph = json_object_get(j, "phrases");
     if (!json_is_string(cls) || !name_ok(json_string_value(cls)))
-        return sc_fail(err, errsz, "%s: class must be a string of 1-63 bytes", where);
+        return cfg_fail(err, errsz, "%s: class must be a string of 1-63 bytes", where);
     if (!json_is_string(sub) || !name_ok(json_string_value(sub)))
-        return sc_fail(err, errsz, "%s: subclass must be a string of 1-63 bytes", where);
+        return cfg_fail(err, errsz, "%s: subclass must be a string of 1-63 bytes", where);
     snprintf(t->cls, sizeof(t->cls), "%s", json_string_value(cls));
     snprintf(t->sub, sizeof(t->sub), "%s", json_string_value(sub));
     snprintf(where, sizeof(where), "topic %s/%s", t->cls, t->sub);
@@ -126,11 +126,11 @@ static int topic(const json_t *j, size_t i, tp_topic *t, char *err, size_t errsz
     if (weight_of(json_object_get(j, "weight"), &tw, where, err, errsz) != 0)
         return -1;
     if (!json_is_array(ph) || json_array_size(ph) == 0 || json_array_size(ph) > TP_MAX_PHRASES)
-        return sc_fail(err, errsz, "%s: phrases must be an array of 1 to %d phrases", where,
-                       TP_MAX_PHRASES);
+        return cfg_fail(err, errsz, "%s: phrases must be an array of 1 to %d phrases", where,
+                        TP_MAX_PHRASES);
     t->p = calloc(json_array_size(ph), sizeof(*t->p));
     if (!t->p)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     for (size_t k = 0; k < json_array_size(ph); k++) {
         char pw[240];
         snprintf(pw, sizeof(pw), "%s, phrases[%zu]", where, k);
@@ -143,11 +143,11 @@ static int topic(const json_t *j, size_t i, tp_topic *t, char *err, size_t errsz
         t->n++;
         p->weight *= tw;
         if (p->weight > TP_MAX_WEIGHT)
-            return sc_fail(err, errsz, "%s: the phrase's weight times the topic's is above %g", pw,
-                           TP_MAX_WEIGHT);
+            return cfg_fail(err, errsz, "%s: the phrase's weight times the topic's is above %g", pw,
+                            TP_MAX_WEIGHT);
         for (size_t q = 0; q + 1 < t->n; q++)
             if (!strcmp(t->p[q].norm, p->norm))
-                return sc_fail(err, errsz, "%s: \"%.60s\" is given twice", where, p->norm);
+                return cfg_fail(err, errsz, "%s: \"%.60s\" is given twice", where, p->norm);
     }
     return 0;
 }
@@ -158,12 +158,12 @@ sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz)
     if (errsz)
         err[0] = 0;
     if (len > TP_MAX_FILE) {
-        sc_fail(err, errsz, "the topics file is larger than %u bytes", TP_MAX_FILE);
+        cfg_fail(err, errsz, "the topics file is larger than %u bytes", TP_MAX_FILE);
         return NULL;
     }
     sc_topics *out = calloc(1, sizeof(*out));
     if (!out) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         return NULL;
     }
     json_error_t je;
@@ -171,27 +171,27 @@ sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz)
     int rc = -1;
     if (!json_is_object(root)) {
         if (root)
-            sc_fail(err, errsz, "the topics file is not a JSON object");
+            cfg_fail(err, errsz, "the topics file is not a JSON object");
         else
-            sc_fail(err, errsz, "the topics file is not JSON: %s (line %d)", je.text, je.line);
+            cfg_fail(err, errsz, "the topics file is not JSON: %s (line %d)", je.text, je.line);
         goto done;
     }
     if (sc_only_keys(root, known, "the topics file", err, errsz) != 0)
         goto done;
     const json_t *name = json_object_get(root, "name"), *tops = json_object_get(root, "topics");
     if (name && (!json_is_string(name) || json_string_length(name) > 80)) {
-        sc_fail(err, errsz, "name must be a string of at most 80 bytes");
+        cfg_fail(err, errsz, "name must be a string of at most 80 bytes");
         goto done;
     }
     snprintf(out->name, sizeof(out->name), "%s", name ? json_string_value(name) : "topics");
     if (!json_is_array(tops) || json_array_size(tops) == 0 ||
         json_array_size(tops) > TP_MAX_TOPICS) {
-        sc_fail(err, errsz, "topics must be an array of 1 to %d topics", TP_MAX_TOPICS);
+        cfg_fail(err, errsz, "topics must be an array of 1 to %d topics", TP_MAX_TOPICS);
         goto done;
     }
     out->t = calloc(json_array_size(tops), sizeof(*out->t));
     if (!out->t) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < json_array_size(tops); i++) {
@@ -201,15 +201,15 @@ sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz)
         for (size_t k = 0; k + 1 < out->n; k++) {
             const tp_topic *o = &out->t[k];
             if (!strcmp(o->cls, t->cls) && !strcmp(o->sub, t->sub)) {
-                sc_fail(err, errsz, "topic %s/%s is given twice", t->cls, t->sub);
+                cfg_fail(err, errsz, "topic %s/%s is given twice", t->cls, t->sub);
                 goto done;
             }
             /* a phrase in two topics cannot tell them apart */
             for (size_t a = 0; a < t->n; a++)
                 for (size_t b = 0; b < o->n; b++)
                     if (!strcmp(t->p[a].norm, o->p[b].norm)) {
-                        sc_fail(err, errsz, "the phrase \"%.60s\" is in both %s/%s and %s/%s",
-                                t->p[a].norm, o->cls, o->sub, t->cls, t->sub);
+                        cfg_fail(err, errsz, "the phrase \"%.60s\" is in both %s/%s and %s/%s",
+                                 t->p[a].norm, o->cls, o->sub, t->cls, t->sub);
                         goto done;
                     }
         }

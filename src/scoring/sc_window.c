@@ -23,17 +23,17 @@ int sc_window_parse(const json_t *w, sc_window *out, const char *where, char *er
     char at[96];
     snprintf(at, sizeof(at), "%s: window", where);
     if (!json_is_object(w))
-        return sc_fail(err, errsz, "%s: must be an object {\"part\", \"sec\"}", at);
+        return cfg_fail(err, errsz, "%s: must be an object {\"part\", \"sec\"}", at);
     if (sc_only_keys(w, known, at, err, errsz) != 0)
         return -1;
     const char *part = json_string_value(json_object_get(w, "part"));
     const json_t *sec = json_object_get(w, "sec");
     if (!part || (strcmp(part, "opening") && strcmp(part, "closing")))
-        return sc_fail(err, errsz, "%s: part must be opening or closing", at);
+        return cfg_fail(err, errsz, "%s: part must be opening or closing", at);
     if (!json_is_number(sec) || !(json_number_value(sec) > 0) ||
         json_number_value(sec) > WINDOW_MAX_SEC)
-        return sc_fail(err, errsz, "%s: sec must be a number of seconds in (0, %.0f]", at,
-                       WINDOW_MAX_SEC);
+        return cfg_fail(err, errsz, "%s: sec must be a number of seconds in (0, %.0f]", at,
+                        WINDOW_MAX_SEC);
     out->part = strcmp(part, "opening") ? SC_PART_CLOSING : SC_PART_OPENING;
     out->sec = json_number_value(sec);
     return 0;

@@ -294,6 +294,8 @@ bool sc_summary_outcome_ok(const char *outcome);
  * (sc_assess_report's text), source RULES; s->refused is kept. No report: s stays NONE. 0, or -1
  * with err (the report could not be assessed: s stays NONE). */
 int sc_summary_rules(const char *report_json, sc_summary *s, char *err, size_t errsz);
+/* The same with the report already parsed (NULL: none). */
+int sc_summary_rules_obj(const struct json_t *report, sc_summary *s, char *err, size_t errsz);
 
 /* ---- the sentiment trend (sc_sentiment_llm.c: the LLM's figures, checked) ------------------
  * Per speaker, per quarter of the call (the duration split in 4 by time; an utterance counts in
@@ -446,6 +448,11 @@ void sc_topic_free(sc_topic *t);
 int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
              const sc_topics *topics, const sc_vader *vader, const char *llm_why, sc_call *out,
              char *err, size_t errsz);
+/* The same with the report already parsed (NULL: none): sc_score parses its text once (text
+ * that is not JSON: -1 with err) and calls this. */
+int sc_score_obj(const sc_card *c, const struct json_t *report, const sc_text *text,
+                 const sc_topics *topics, const sc_vader *vader, const char *llm_why, sc_call *out,
+                 char *err, size_t errsz);
 
 /* ---- the LLM's part (sc_llm.c): what to ask, and what to take from the answer ------------ */
 
@@ -471,6 +478,11 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
 int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_json,
                       const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
                       size_t errsz);
+/* The same with the report already parsed (NULL: none): sc_llm_prompt_fit parses its text once
+ * and calls this. */
+int sc_llm_prompt_fit_obj(const sc_card *c, const sc_text *t, const struct json_t *report,
+                          const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
+                          size_t errsz);
 void sc_llm_prompt_free(sc_llm_prompt *p);
 
 /* The answer (JSON text already checked against the prompt's schema) into call: each llm
@@ -532,6 +544,10 @@ char *sc_badges_json(void);
 
 /* ---- /ai-analyze without an LLM, and the prompt for one (sc_assess.c) ---------------------- */
 
+/* The report's text parsed as each *_obj function of this header reads it, duplicate keys
+ * refused: NULL with err ("no report", "the report is not JSON: ..."). */
+struct json_t *sc_report_parse(const char *report_json, char *err, size_t errsz);
+
 /* The assessment of a callqa report (`callqa analyze --json`, one call) by fixed rules that
  * carry the old /ai-analyze prompt's domain knowledge (docs/assess.md):
  *   text:     a one-sentence verdict and 2-3 bullets ("\n- ...") citing the report's figures,
@@ -543,6 +559,10 @@ char *sc_badges_json(void);
  * memory); both outputs NULL then. */
 int sc_assess_report(const char *report_json, char **text, char **findings, char *err,
                      size_t errsz);
+/* The same with the report already parsed: sc_assess_report parses its text once and calls
+ * this. */
+int sc_assess_report_obj(const struct json_t *report, char **text, char **findings, char *err,
+                         size_t errsz);
 
 /* The LLM request for the same text: system (the task, the answer's form, the domain
  * knowledge) and user (the report's figures and the rules' findings as JSON inside
@@ -556,13 +576,17 @@ int sc_assess_prompt(const char *report_json, char **system, char **user, char *
  * err when the instructions alone leave no room. */
 int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **system, char **user,
                          char **left_out, char *err, size_t errsz);
+/* The same with the report already parsed (sc_assess_prompt_fit parses its text and calls
+ * this). */
+int sc_assess_prompt_fit_obj(const struct json_t *report, const sc_fit *fit, char **system,
+                             char **user, char **left_out, char *err, size_t errsz);
 
 /* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report.md "roles") ---------- */
 
 /* The voice-profile rule's margin: the agent's profile must be at least this much more alike
  * (cq_voiceprint_similarity: minus the symmetric KL divergence per dimension, 0 = the same) to
  * one speaker than to the other. Measured on 60 mixes of six agent voices with ten customers
- * (tests/roles/measure_profiles.py, the profile from another recording of the agent): the
+ * (tests/pipeline/measure_profiles.py, the profile from another recording of the agent): the
  * agent closer by a median 0.45; the customer closer on 3 mixes (by 0.05, 0.17 and 0.38). At
  * 0.25: 43 right, 1 wrong, 10 unknown of 54 two-speaker mixes (docs/report.md, "roles"). */
 #define SC_ROLE_PROFILE_MARGIN 0.25

@@ -33,7 +33,7 @@
 #include "svc_guard.h"
 #include "svc_qa.h"
 #include "svc_session.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../store/store_query.h"
 #include "../store/store_users.h"
 #include "callqa/cq_clock.h"

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "svc_ai.h"
 #include "svc_analyses.h"
 #include "svc_hot.h"

@@ -6,7 +6,7 @@
 #ifndef CQ_SVC_ANALYSES_H
 #define CQ_SVC_ANALYSES_H
 
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "svc_http.h"
 #include "svc_metrics.h"
 

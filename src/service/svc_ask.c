@@ -23,7 +23,7 @@
 #include "../ingest/ingest.h"
 #include "svc_ai.h"
 #include "svc_guard.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../store/store_ro.h"
 #include "../store/store_users.h"
 #include "../store/store.h"

@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../media/media.h"
 #include "svc_audio.h"
 #include "../store/store.h"
@@ -135,8 +135,7 @@ static int redaction_of(req *r, const store_call *c, char state[8], char *copy, 
         return RED_HELD;
     if (!strcmp(state, "ok") && copy[0])
         return RED_COPY;
-    pl_redact_plan p;
-    if (pl_redact_plan_of(r->s->cfg, c->campaign_id, &p) != 0 || (p.on && p.audio))
+    if (pl_redact_audio_pending(r->s->cfg, c->campaign_id))
         return RED_PENDING;
     return RED_NONE;
 }
@@ -435,7 +434,7 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
      * regular file, and without waiting (a FIFO put in its place would block this thread) */
     int fd = svc_open_local(r->s, path, why, sizeof(why));
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < CQ_LEGS_STUB_BYTES) {
+    if (fd < 0 || fstat(fd, &st) != 0 || md_stub(st.st_size)) {
         bool stub = fd >= 0;
         if (fd >= 0)
             close(fd);

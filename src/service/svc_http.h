@@ -23,7 +23,7 @@
 #include "../clients/llm.h"
 #include "../clients/recording.h"
 #include "../config/config.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../store/store.h"
 #include "svc_text.h"
 #include "../store/store_calls.h"

@@ -4,9 +4,10 @@
  * recently ended calls, the counts, the file and its lag) and GET /api/live/events (the lines as
  * server-sent events, ?call=ID for one call, Last-Event-ID to resume within the ring).
  *
- * The file is followed by the live room's follower, asked of the pipeline (pl_live_*), which keeps
- * the calls, the recent events and the counts; keyed digits are masked on the way in when asked
- * (live_mask_digits, or any redacted campaign) through the one walk of the pipeline room
+ * The file is followed by the live room's follower (lv_follow_*, whose header the service reads
+ * through the pipeline's, pl_service.h: the service reaches the live room no other way), which
+ * keeps the calls, the recent events and the counts; keyed digits are masked on the way in when
+ * asked (live_mask_digits, or any redacted campaign) through the one walk of the pipeline room
  * (pl_redact_mask_report), so no unmasked digit is held. Its events go onto the service's hub of
  * streams (svc_hub.c), as /api/qa/events's do: a stream that joins is first given what the
  * follower's ring holds after its Last-Event-ID, under the follower's lock, so that no event is
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "svc_hub.h"
 #include "svc_live.h"
 #include "svc_qa.h"
@@ -28,14 +29,14 @@
 #define LIVE_RECENT 50            /* events in GET /api/live/calls */
 
 struct svc_live {
-    pl_live *f;
+    lv_follow *f;
     svc_hub *hub;
     unsigned types; /* what the one walk looks for beside keyed digits (pl_redact_types) */
 };
 
 /* ---- the follower's sink: its events onto the streams ---------------------------------------- */
 
-static void on_event(void *arg, const pl_live_event *e)
+static void on_event(void *arg, const lv_follow_event *e)
 {
     struct svc_live *h = arg;
     svc_hub_publish(h->hub, (int64_t)e->id, e->call, e->data);
@@ -74,10 +75,10 @@ static const char *call_arg(req *r)
             MHD_YES ||
         !v)
         return NULL;
-    if (strlen(v) != len || !pl_live_call_id(v)) {
+    if (strlen(v) != len || !lv_follow_call_id(v)) {
         svc_answer_error(r, 400, "bad_argument",
                          "call: a call id, 1-%d printable characters without spaces",
-                         PL_LIVE_CALL_MAX);
+                         LV_FOLLOW_CALL_MAX);
         return "";
     }
     return v;
@@ -98,9 +99,9 @@ static struct svc_live *live_route(req *r, const char **call)
 }
 
 /* The id of the first event the ring still holds. */
-static uint64_t ring_first(const pl_live_state *st)
+static uint64_t ring_first(const lv_follow_state *st)
 {
-    return st->next_id - st->base > PL_LIVE_RING ? st->next_id - PL_LIVE_RING : st->base + 1;
+    return st->next_id - st->base > LV_FOLLOW_RING ? st->next_id - LV_FOLLOW_RING : st->base + 1;
 }
 
 static json_t *text_or_null(const char *s)
@@ -108,7 +109,7 @@ static json_t *text_or_null(const char *s)
     return s[0] ? svc_json_text(s) : json_null();
 }
 
-static json_t *call_json(const pl_live_call *c, bool ended)
+static json_t *call_json(const lv_follow_call *c, bool ended)
 {
     json_t *o = json_object();
     json_object_set_new(o, "call", svc_json_text(c->id));
@@ -135,10 +136,10 @@ static json_t *call_json(const pl_live_call *c, bool ended)
 
 /* How far the follower is behind: the bytes of the file not read yet (0 when not following),
  * and the wall time of the last line read (Unix s; -1: none yet). */
-static void lag_of(const pl_live_state *h, int64_t *bytes, double *wall)
+static void lag_of(const lv_follow_state *h, int64_t *bytes, double *wall)
 {
     *bytes = h->open && h->size > h->done ? h->size - h->done : 0;
-    *wall = h->last_wall[0] ? pl_live_wall_sec(h->last_wall) : -1;
+    *wall = h->last_wall[0] ? lv_follow_wall_sec(h->last_wall) : -1;
 }
 
 /* GET /api/live/calls's state, read under the follower's lock. */
@@ -147,7 +148,7 @@ typedef struct calls_view {
     json_t *o, *active, *ended, *recent;
 } calls_view;
 
-static void calls_of(void *arg, const pl_live_state *h)
+static void calls_of(void *arg, const lv_follow_state *h)
 {
     calls_view *v = arg;
     const char *call = v->call;
@@ -166,13 +167,14 @@ static void calls_of(void *arg, const pl_live_state *h)
         if (!call || !strcmp(call, h->calls[i].id))
             json_array_append_new(active, call_json(&h->calls[i], false));
     for (int i = 0; i < h->n_ended; i++) { /* the latest first */
-        const pl_live_call *c = &h->ended[(h->ended_next - 1 - i + PL_LIVE_ENDED) % PL_LIVE_ENDED];
+        const lv_follow_call *c =
+            &h->ended[(h->ended_next - 1 - i + LV_FOLLOW_ENDED) % LV_FOLLOW_ENDED];
         if (!call || !strcmp(call, c->id))
             json_array_append_new(ended, call_json(c, true));
     }
     const uint64_t first = ring_first(h);
     for (uint64_t id = h->next_id; id-- > first && json_array_size(recent) < LIVE_RECENT;) {
-        const pl_live_event *e = &h->ring[id % PL_LIVE_RING];
+        const lv_follow_event *e = &h->ring[id % LV_FOLLOW_RING];
         if (call && strcmp(call, e->call))
             continue;
         json_t *ev = json_loads(e->data, 0, NULL);
@@ -210,15 +212,15 @@ enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size)
     const char *slash = strrchr(r->s->cfg->live_events, '/');
     json_object_set_new(o, "file", svc_json_text(slash ? slash + 1 : r->s->cfg->live_events));
     calls_view v = {call, o, active, ended, recent};
-    pl_live_read(h->f, calls_of, &v);
+    lv_follow_read(h->f, calls_of, &v);
     json_object_set_new(o, "active", active);
     json_object_set_new(o, "ended", ended);
     json_object_set_new(o, "recent", recent);
     json_t *lim = json_object();
-    json_object_set_new(lim, "max_calls", json_integer(PL_LIVE_MAX_CALLS));
-    json_object_set_new(lim, "ended_kept", json_integer(PL_LIVE_ENDED));
-    json_object_set_new(lim, "events_kept", json_integer(PL_LIVE_RING));
-    json_object_set_new(lim, "max_line_bytes", json_integer(PL_LIVE_MAX_LINE));
+    json_object_set_new(lim, "max_calls", json_integer(LV_FOLLOW_MAX_CALLS));
+    json_object_set_new(lim, "ended_kept", json_integer(LV_FOLLOW_ENDED));
+    json_object_set_new(lim, "events_kept", json_integer(LV_FOLLOW_RING));
+    json_object_set_new(lim, "max_line_bytes", json_integer(LV_FOLLOW_MAX_LINE));
     json_object_set_new(o, "limits", lim);
     return svc_qa_send(r, 200, o);
 }
@@ -229,7 +231,7 @@ typedef struct metrics_view {
     int streams;
 } metrics_view;
 
-static void metrics_of(void *arg, const pl_live_state *h)
+static void metrics_of(void *arg, const lv_follow_state *h)
 {
     metrics_view *v = arg;
     FILE *f = v->f;
@@ -277,7 +279,7 @@ void svc_live_metrics(svc *s, FILE *f)
     if (!h)
         return;
     metrics_view v = {f, svc_hub_clients(h->hub)};
-    pl_live_read(h->f, metrics_of, &v);
+    lv_follow_read(h->f, metrics_of, &v);
 }
 
 /* A stream joins under the follower's lock: from the event after `after` while the ring holds
@@ -290,7 +292,7 @@ typedef struct join_view {
     svc_hub_sub *u;
 } join_view;
 
-static void join_at(void *arg, const pl_live_state *st)
+static void join_at(void *arg, const lv_follow_state *st)
 {
     join_view *v = arg;
     uint64_t last_id = st->next_id - 1;
@@ -302,7 +304,7 @@ static void join_at(void *arg, const pl_live_state *st)
         return;
     const uint64_t first = ring_first(st);
     for (uint64_t id = after + 1 > first ? after + 1 : first; id < st->next_id; id++) {
-        const pl_live_event *e = &st->ring[id % PL_LIVE_RING];
+        const lv_follow_event *e = &st->ring[id % LV_FOLLOW_RING];
         svc_hub_send(v->u, (int64_t)e->id, e->call, e->data);
     }
 }
@@ -318,7 +320,7 @@ enum MHD_Result svc_live_events(req *r, const char *data, size_t *size)
     if (svc_hub_after(r, &after))
         return svc_send(r);
     join_view v = {h, r, call, after, NULL};
-    pl_live_read(h->f, join_at, &v);
+    lv_follow_read(h->f, join_at, &v);
     return v.u ? svc_hub_answer(v.u, r) : svc_send(r);
 }
 
@@ -333,13 +335,13 @@ int svc_live_start(svc *s)
         return -1;
     h->types = pl_redact_types(s->cfg);
     bool mask = s->cfg->live_mask_digits || pl_redact_any(s->cfg);
-    pl_live_params p = {.path = s->cfg->live_events,
-                        .mask = mask ? mask_digits : NULL,
-                        .mask_arg = h,
-                        .sink = {on_event, on_read, on_tick, on_behind, h}};
+    lv_follow_params p = {.path = s->cfg->live_events,
+                          .mask = mask ? mask_digits : NULL,
+                          .mask_arg = h,
+                          .sink = {on_event, on_read, on_tick, on_behind, h}};
     if (!(h->hub = svc_hub_create("live", LIVE_SUB_BUFFER, s->cfg->events_heartbeat_sec,
                                   s->cfg->events_max_clients)) ||
-        !(h->f = pl_live_start(&p))) {
+        !(h->f = lv_follow_start(&p))) {
         svc_hub_free(h->hub);
         free(h);
         return -1;
@@ -353,7 +355,7 @@ void svc_live_stop(svc *s)
     struct svc_live *h = s->live;
     if (!h)
         return;
-    pl_live_stop(h->f);
+    lv_follow_stop(h->f);
     svc_hub_stop(h->hub); /* every suspended stream ends */
 }
 
@@ -362,7 +364,7 @@ void svc_live_free(svc *s)
     struct svc_live *h = s->live;
     if (!h)
         return;
-    pl_live_free(h->f);
+    lv_follow_free(h->f);
     svc_hub_free(h->hub);
     free(h);
     s->live = NULL;

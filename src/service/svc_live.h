@@ -1,6 +1,7 @@
 /*
  * svc_live.h - the calls in progress (svc_live.c): GET /api/live/calls and GET /api/live/events,
- * from the live room's follower of `callqa live`'s event lines, through the pipeline (pl_live_*).
+ * from the live room's follower of `callqa live`'s event lines (lv_follow_*), its header read
+ * through the pipeline's (pl_service.h).
  */
 #ifndef CQ_SVC_LIVE_H
 #define CQ_SVC_LIVE_H

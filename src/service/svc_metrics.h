@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../store/store.h"
 
 /* A route (by its name; "other" for requests of no route) with its series from the start:

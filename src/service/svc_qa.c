@@ -31,9 +31,8 @@
 #include <unistd.h>
 
 #include "svc_qa.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../scoring/scoring.h"
-#include "../transcript/transcript.h"
 #include "../store/store_query.h"
 #include "../store/store.h"
 
@@ -110,31 +109,34 @@ static char *unpath_str(const char *s)
     return o;
 }
 
+/* A member v of an object or array: the string that takes its place (a path unpathed), or NULL
+ * with v itself unpathed inside. */
+static json_t *unpath_member(json_t *v)
+{
+    char *u = json_is_string(v) ? unpath_str(json_string_value(v)) : NULL;
+    json_t *s = u ? svc_json_text(u) : NULL;
+    if (!u)
+        svc_qa_unpath(v);
+    free(u);
+    return s;
+}
+
 void svc_qa_unpath(json_t *j)
 {
+    const char *key;
+    size_t i;
+    json_t *v, *s;
     if (json_is_object(j)) {
-        const char *key;
-        json_t *v;
         json_object_foreach(j, key, v)
         {
-            char *u = json_is_string(v) ? unpath_str(json_string_value(v)) : NULL;
-            if (u)
-                json_object_set_new(j, key, svc_json_text(u));
-            else
-                svc_qa_unpath(v);
-            free(u);
+            if ((s = unpath_member(v)) != NULL)
+                json_object_set_new(j, key, s);
         }
     } else if (json_is_array(j)) {
-        size_t i;
-        json_t *v;
         json_array_foreach(j, i, v)
         {
-            char *u = json_is_string(v) ? unpath_str(json_string_value(v)) : NULL;
-            if (u)
-                json_array_set_new(j, i, svc_json_text(u));
-            else
-                svc_qa_unpath(v);
-            free(u);
+            if ((s = unpath_member(v)) != NULL)
+                json_array_set_new(j, i, s);
         }
     }
 }

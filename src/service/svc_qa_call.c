@@ -2,7 +2,8 @@
  * svc_qa_call.c - one call: GET /api/qa/call/{id} (its row, scores, overrides and transcript),
  * GET /api/qa/call/{id}/report (the stored report), and POST /api/qa/call/{id}/transcript (a
  * transcript imported on a thread of its own, at most two at a time; the import itself is the
- * jobs' (pl_stored_tx), so that the worker and the API store a transcript the same way).
+ * pipeline's, pl_tx_import, which `callqa transcript import` calls too and which stores a
+ * transcript as the worker does).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,9 +23,8 @@
 #include "svc_audio.h"
 #include "svc_guard.h"
 #include "svc_qa.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../scoring/scoring.h"
-#include "../transcript/transcript.h"
 #include "../store/store_calls.h"
 #include "../store/store_query.h"
 #include "../store/store.h"
@@ -193,47 +193,20 @@ static void transcript_answer(req *r)
                              store_errmsg(r->s->store));
         return;
     }
-    store_val q[1] = {SV_I(call_id)};
-    json_t *rep = svc_qa_query(r, SQ_REPORT, q, 1, report_row, NULL);
-    if (!rep) {
-        svc_answer_error(r, 500, "store", "the store could not answer: %s",
-                         store_errmsg(r->s->store));
+    pl_tx_imported x;
+    if (pl_tx_import(r->s->cfg, r->s->store, call_id, r->upload, r->upload_len,
+                     svc_qa_arg(r, "speaker"), &x) == 0) {
+        svc_answer(r, 200, x.block, "application/json");
         return;
     }
-    const char *report = json_string_value(json_array_get(rep, 0));
-    tx_transcript t;
-    char err[400];
-    if (tx_import(r->upload, r->upload_len, svc_qa_arg(r, "speaker"), report, &t, err,
-                  sizeof(err)) != 0) {
-        json_decref(rep);
-        svc_answer_error(r, 400, "bad_transcript", "%s", err);
-        return;
-    }
-    json_decref(rep);
-    size_t hits = 0; /* redacted as the call's campaign asks, before it is stored */
-    if (pl_redact_transcript_of(r->s->cfg, r->s->store, call_id, &t, &hits, err, sizeof(err)) < 0) {
-        tx_transcript_free(&t);
-        svc_answer_error(r, 500, "redaction", "the transcript was not stored: %s", err);
-        return;
-    }
-    char *js = tx_to_json(&t);
-    tx_transcript_free(&t);
-    pl_stored_tx st;
-    int rc = js ? pl_stored_tx_from_json(js, "import", call_id, &st, err, sizeof(err)) : -1;
-    if (rc == 0) {
-        rc = store_transcript_put(r->s->store, &st.t, cq_clock_wall_sec()) == STORE_OK ? 0 : -2;
-        pl_stored_tx_free(&st);
-    }
-    if (rc != 0) {
-        free(js);
-        if (rc == -2)
-            svc_answer_error(r, 500, "store", "the store could not answer: %s",
-                             store_errmsg(r->s->store));
-        else
-            svc_answer_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    svc_answer(r, 200, js, "application/json");
+    if (x.end == PL_TX_STORE)
+        svc_answer_error(r, 500, "store", "the store could not answer: %s", x.err.msg);
+    else if (x.end == PL_TX_BAD)
+        svc_answer_error(r, 400, "bad_transcript", "%s", x.err.msg);
+    else if (x.end == PL_TX_REDACTION)
+        svc_answer_error(r, 500, "redaction", "the transcript was not stored: %s", x.err.msg);
+    else
+        svc_answer_error(r, 500, "internal", "out of memory");
 }
 
 #define MAX_IMPORTS 2 /* transcripts imported at once; more wait their turn with 503 */

@@ -20,9 +20,8 @@
 
 #include "svc_access.h"
 #include "svc_qa.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../scoring/scoring.h"
-#include "../transcript/transcript.h"
 #include "../store/store_jobs.h"
 #include "../store/store_query.h"
 

@@ -18,9 +18,8 @@
 #include <unistd.h>
 
 #include "svc_qa.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../scoring/scoring.h"
-#include "../transcript/transcript.h"
 #include "../store/store_calls.h"
 #include "../store/store_query.h"
 #include "callqa/cq_clock.h"

@@ -19,9 +19,8 @@
 
 #include "svc_access.h"
 #include "svc_qa.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../scoring/scoring.h"
-#include "../transcript/transcript.h"
 #include "../store/store_query.h"
 
 /* ---- GET /api/qa/search -------------------------------------------------------------------- */

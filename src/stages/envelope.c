@@ -44,7 +44,7 @@ static void product_free(cq__envelope *e)
     cq__free(e);
 }
 
-static int create(void **st, const cq__stage_ctx *c)
+static int envelope_create(void **st, const cq__stage_ctx *c)
 {
     cq__envelope *e = cq__calloc(1, sizeof(*e));
     if (!e)
@@ -78,7 +78,7 @@ static int close_step(cq__envelope *e)
     return CQ_OK;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int envelope_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     (void)leg, (void)r;
     cq__envelope *e = st;
@@ -101,7 +101,7 @@ static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
     return CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int envelope_finish(void *st, int leg, cq_report *r)
 {
     cq__envelope *e = st;
     if (e->n_acc) { /* the last, shorter step */
@@ -117,14 +117,14 @@ static int finish(void *st, int leg, cq_report *r)
 
 /* A state that never reached its leg report (the call failed) is freed here; once there, the
  * report frees it. */
-static void destroy(void *st)
+static void envelope_destroy(void *st)
 {
     cq__envelope *e = st;
     if (e && !e->in_report)
         product_free(e);
 }
 
-static void free_leg(cq_leg_report *l)
+static void envelope_free_leg(cq_leg_report *l)
 {
     size_t slot = cq__stage_slot(&cq__stage_envelope);
     product_free(l->stage_data[slot]);
@@ -140,7 +140,7 @@ const int16_t *cq_leg_envelope(const cq_leg_report *l, double *step_sec, size_t 
 }
 
 /* {"step_sec": 0.05, "dbfs": [-23.4, ...]}; no field at all when the stage did not run */
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void envelope_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)r, (void)leg;
     const cq__envelope *e = l->stage_data[cq__stage_slot(&cq__stage_envelope)];
@@ -155,21 +155,19 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
     json_object_set_new(o, "envelope", env);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
 {
-    if (!(r->analyzers & CQ_AN_ENVELOPE))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[2][64] = {{0}};
-    for (int i = 0; i < n; i++) {
-        const cq__envelope *e = L[i]->stage_data[cq__stage_slot(&cq__stage_envelope)];
-        if (e)
-            snprintf(c[i], sizeof(c[i]), "%zu steps of %.0f ms", e->n, e->step_sec * 1000.0);
-        else
-            snprintf(c[i], sizeof(c[i]), "-");
-    }
-    cq__text_row(t, "level envelope", (const char *[2]){c[0], c[1]});
+    const cq__envelope *e = l->stage_data[cq__stage_slot(&cq__stage_envelope)];
+    if (e)
+        snprintf(c[0], CQ__TEXT_CELL, "%zu steps of %.0f ms", e->n, e->step_sec * 1000.0);
+    else
+        snprintf(c[0], CQ__TEXT_CELL, "-");
+}
+
+static void envelope_text_rows(const cq_report *r, cq__text *t)
+{
+    static const char *const rows[] = {"level envelope", NULL};
+    cq__text_leg_rows(r, t, CQ_AN_ENVELOPE, rows, leg_cells);
 }
 
 const cq__stage cq__stage_envelope = {
@@ -177,11 +175,11 @@ const cq__stage cq__stage_envelope = {
     .bit = CQ_AN_ENVELOPE,
     .on_request = true,
     .stream = CQ__STREAM_NATIVE,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_leg = free_leg,
-    .json_leg = json_leg,
-    .text_rows = text_rows,
+    .create = envelope_create,
+    .push = envelope_push,
+    .finish = envelope_finish,
+    .destroy = envelope_destroy,
+    .free_leg = envelope_free_leg,
+    .json_leg = envelope_json_leg,
+    .text_rows = envelope_text_rows,
 };

@@ -14,7 +14,7 @@ typedef struct events_state {
     size_t probs_seen; /* VAD probabilities already given to the classifier */
 } events_state;
 
-static int create(void **st, const cq__stage_ctx *c)
+static int events_create(void **st, const cq__stage_ctx *c)
 {
     events_state *s = cq__calloc(1, sizeof(*s));
     if (!s)
@@ -40,7 +40,7 @@ static int take_probs(events_state *s, const cq_leg_report *l)
     return rc;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int events_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     events_state *s = st;
     int rc = cq_classifier_push_audio(s->cls, x, n);
@@ -48,7 +48,7 @@ static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
 }
 
 /* The events and the timeline, copied into the report. */
-static int finish(void *st, int leg, cq_report *r)
+static int events_finish(void *st, int leg, cq_report *r)
 {
     events_state *s = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -74,7 +74,7 @@ static int finish(void *st, int leg, cq_report *r)
     return CQ_OK;
 }
 
-static void destroy(void *st)
+static void events_destroy(void *st)
 {
     events_state *s = st;
     if (!s)
@@ -183,7 +183,7 @@ static int find_answer(const cq_leg_report *const *L, int n, cq_call_events_summ
 
 /* Ringback, time to answer (the first speech on either leg after the last ringback), the
  * answer, holds. */
-static int summarize(const cq_engine *e, cq_report *r)
+static int events_summarize(const cq_engine *e, cq_report *r)
 {
     (void)e;
     const cq_leg_report *L[2];
@@ -217,14 +217,14 @@ static int summarize(const cq_engine *e, cq_report *r)
     return rc;
 }
 
-static void free_leg(cq_leg_report *l)
+static void events_free_leg(cq_leg_report *l)
 {
     cq__free(l->events);
     cq__free(l->timeline);
 }
 
 /* The DTMF receivers, shown whether the stage ran or not (null: it did not). */
-static void json_engine(const cq_report *r, json_t *eng)
+static void events_json_engine(const cq_report *r, json_t *eng)
 {
     if (!(r->analyzers & CQ_AN_EVENTS)) {
         json_object_set_new(eng, "events", json_null());
@@ -236,7 +236,7 @@ static void json_engine(const cq_report *r, json_t *eng)
     json_object_set_new(eng, "events", o);
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void events_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)r, (void)leg;
     if (!l->has_events) {
@@ -315,7 +315,7 @@ static void append_event(const cq_call_event *e, int leg, void *arr)
     json_array_append_new(arr, event_json(e, cq__leg_name(leg)));
 }
 
-static void json_call(const cq_report *r, json_t *o)
+static void events_json_call(const cq_report *r, json_t *o)
 {
     if (!r->has_call_events) {
         json_object_set_new(o, "events", json_null());
@@ -339,7 +339,7 @@ static void json_call(const cq_report *r, json_t *o)
     json_object_set_new(o, "call_events", ce);
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void events_text_section(const cq_report *r, cq__sb *b)
 {
     if (!r->has_call_events)
         return;
@@ -369,14 +369,14 @@ const cq__stage cq__stage_events = {
     .bit = CQ_AN_EVENTS,
     .needs = CQ_AN_VAD,
     .stream = CQ__STREAM_8K,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .summarize = summarize,
-    .free_leg = free_leg,
-    .json_leg = json_leg,
-    .json_engine = json_engine,
-    .json_call = json_call,
-    .text_section = text_section,
+    .create = events_create,
+    .push = events_push,
+    .finish = events_finish,
+    .destroy = events_destroy,
+    .summarize = events_summarize,
+    .free_leg = events_free_leg,
+    .json_leg = events_json_leg,
+    .json_engine = events_json_engine,
+    .json_call = events_json_call,
+    .text_section = events_text_section,
 };

@@ -4,7 +4,7 @@
  */
 #include "stage.h"
 
-static int create(void **st, const cq__stage_ctx *c)
+static int levels_create(void **st, const cq__stage_ctx *c)
 {
     cq_level *lv = cq__calloc(1, sizeof(*lv));
     if (!lv)
@@ -17,14 +17,14 @@ static int create(void **st, const cq__stage_ctx *c)
     return cq_level_init(lv, &lp) == CQ_OK ? CQ_OK : CQ_ERR_INTERNAL;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int levels_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     (void)leg, (void)r;
     cq_level_push(st, x, n);
     return CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int levels_finish(void *st, int leg, cq_report *r)
 {
     cq_leg_report *l = leg ? r->outbound : r->inbound;
     cq_level_finish(st, &l->level);
@@ -32,12 +32,12 @@ static int finish(void *st, int leg, cq_report *r)
     return CQ_OK;
 }
 
-static void destroy(void *st)
+static void levels_destroy(void *st)
 {
     cq__free(st);
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void levels_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)r, (void)leg;
     const cq_level_result *lv = &l->level;
@@ -67,42 +67,42 @@ static void fmt_db(char *buf, size_t n, bool has, double v, const char *unit)
         snprintf(buf, n, "-");
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
 {
-    if (!(r->analyzers & CQ_AN_LEVELS))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[6][2][64] = {{{0}}};
-    for (int i = 0; i < n; i++) {
-        const cq_level_result *lv = &L[i]->level;
-        fmt_db(c[0][i], 64, lv->has_rms, lv->rms_db, "dBFS");
-        fmt_db(c[1][i], 64, lv->has_peak, lv->peak_db, "dBFS");
-        if (lv->has_active_level)
-            snprintf(c[2][i], 64, "%.1f dBFS, %.0f%% active", lv->active_level_db,
-                     lv->activity_pct);
-        else
-            snprintf(c[2][i], 64, "-");
-        fmt_db(c[3][i], 64, lv->has_crest, lv->crest_db, "dB");
-        snprintf(c[4][i], 64, "%.5f", lv->dc_offset);
-        snprintf(c[5][i], 64, "%llu in %llu runs", (unsigned long long)lv->clipped_samples,
-                 (unsigned long long)lv->clipped_runs);
-    }
-    static const char *const labels[6] = {
-        "RMS level",    "peak (sample)", "active speech level (P.56)",
-        "crest factor", "DC offset",     "clipped samples"};
-    for (int k = 0; k < 6; k++)
-        cq__text_row(t, labels[k], (const char *[2]){c[k][0], c[k][1]});
+    const cq_level_result *lv = &l->level;
+    fmt_db(c[0], CQ__TEXT_CELL, lv->has_rms, lv->rms_db, "dBFS");
+    fmt_db(c[1], CQ__TEXT_CELL, lv->has_peak, lv->peak_db, "dBFS");
+    if (lv->has_active_level)
+        snprintf(c[2], CQ__TEXT_CELL, "%.1f dBFS, %.0f%% active", lv->active_level_db,
+                 lv->activity_pct);
+    else
+        snprintf(c[2], CQ__TEXT_CELL, "-");
+    fmt_db(c[3], CQ__TEXT_CELL, lv->has_crest, lv->crest_db, "dB");
+    snprintf(c[4], CQ__TEXT_CELL, "%.5f", lv->dc_offset);
+    snprintf(c[5], CQ__TEXT_CELL, "%llu in %llu runs", (unsigned long long)lv->clipped_samples,
+             (unsigned long long)lv->clipped_runs);
+}
+
+static void levels_text_rows(const cq_report *r, cq__text *t)
+{
+    static const char *const rows[] = {"RMS level",
+                                       "peak (sample)",
+                                       "active speech level (P.56)",
+                                       "crest factor",
+                                       "DC offset",
+                                       "clipped samples",
+                                       NULL};
+    cq__text_leg_rows(r, t, CQ_AN_LEVELS, rows, leg_cells);
 }
 
 const cq__stage cq__stage_levels = {
     .name = "levels",
     .bit = CQ_AN_LEVELS,
     .stream = CQ__STREAM_NATIVE,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .json_leg = json_leg,
-    .text_rows = text_rows,
+    .create = levels_create,
+    .push = levels_push,
+    .finish = levels_finish,
+    .destroy = levels_destroy,
+    .json_leg = levels_json_leg,
+    .text_rows = levels_text_rows,
 };

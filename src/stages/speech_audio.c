@@ -76,7 +76,7 @@ static void product_free(cq_speech_audio *a)
     cq__free(a);
 }
 
-static int create(void **st, const cq__stage_ctx *c)
+static int speech_audio_create(void **st, const cq__stage_ctx *c)
 {
     const cq_engine *e = c->engine;
     cq_speech_audio *a = cq__calloc(1, sizeof(*a));
@@ -229,7 +229,7 @@ static void to_pcm16(const float *x, int16_t *out, size_t n)
     }
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int speech_audio_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     cq_speech_audio *a = st;
     if (a->q_off) { /* what was decided leaves the front of the queue */
@@ -245,7 +245,7 @@ static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
 }
 
 /* The VAD finished before this stage: every probability is known. */
-static int finish(void *st, int leg, cq_report *r)
+static int speech_audio_finish(void *st, int leg, cq_report *r)
 {
     cq_speech_audio *a = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -268,14 +268,14 @@ static int finish(void *st, int leg, cq_report *r)
 
 /* A state that never reached its leg report (the call failed) is freed here; once there, the
  * report frees it. */
-static void destroy(void *st)
+static void speech_audio_destroy(void *st)
 {
     cq_speech_audio *a = st;
     if (a && !a->in_report)
         product_free(a);
 }
 
-static void free_leg(cq_leg_report *l)
+static void speech_audio_free_leg(cq_leg_report *l)
 {
     product_free(l->speech_audio);
     l->speech_audio = NULL;
@@ -375,9 +375,9 @@ const cq__stage cq__stage_speech_audio = {
     .needs = CQ_AN_VAD,
     .on_request = true,
     .stream = CQ__STREAM_16K,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_leg = free_leg,
+    .create = speech_audio_create,
+    .push = speech_audio_push,
+    .finish = speech_audio_finish,
+    .destroy = speech_audio_destroy,
+    .free_leg = speech_audio_free_leg,
 };

@@ -1,7 +1,10 @@
 /*
- * stage_model.c - what the stages backed by a model file (vad.c, nisqa.c, dnsmos.c) share: the
- * model's load and unload once per engine, and the sentences that say why a stage's figures are
- * null (the engine's status when its model is not loaded, a leg's note when it gave no scores).
+ * stage_model.c - what the stages backed by a model file (vad.c, stage_nisqa.c, stage_dnsmos.c)
+ * share: the model's load into the engine and its unload, once per engine (the one place that
+ * knows each model's loader, free and slot in struct cq_engine: a stage names only its
+ * cq__model_kind), the report's copy of the model's identity or status and its free, once per
+ * call, and the sentences that say why a stage's figures are null (the engine's
+ * status when its model is not loaded, a leg's note when it gave no scores).
  *
  * A missing or rejected model is not an error: the stage runs without it (the VAD on its DSP
  * fallback, NISQA and DNSMOS with null scores) and its status says why, in words that name the
@@ -41,10 +44,31 @@ static char *why_not_loaded(const cq_engine *e, const cq__stage_model *m, const 
     return status;
 }
 
-int cq__stage_model_load(const cq_engine *e, const cq__stage_model *m, const char *file,
-                         void **model, char **status)
+/* The engine's slot of a model's status. */
+static char **status_of(cq_engine *e, cq__model_kind k)
 {
-    *model = NULL;
+    switch (k) {
+    case CQ__MODEL_VAD: return &e->vad_status;
+    case CQ__MODEL_NISQA: return &e->nisqa_status;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    return &e->dnsmos_status;
+}
+
+/* Read the model at path into its slot of the engine: false, with *err, when it did not load. */
+static bool open_model(cq_engine *e, cq__model_kind k, const char *path, cq_err *err)
+{
+    switch (k) {
+    case CQ__MODEL_VAD: return (e->vad = cq_vad_model_load(path, err)) != NULL;
+    case CQ__MODEL_NISQA: return (e->nisqa = cq_nisqa_model_load(path, err)) != NULL;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    return (e->dnsmos = cq_dnsmos_model_load(path, err)) != NULL;
+}
+
+int cq__stage_model_load(cq_engine *e, const cq__stage_model *m, const char *file)
+{
+    char **status = status_of(e, m->kind);
     *status = NULL;
     if (!e->model_dir)
         return cq__note(status, m->no_dir);
@@ -52,22 +76,109 @@ int cq__stage_model_load(const cq_engine *e, const cq__stage_model *m, const cha
     if (!path)
         return CQ_ERR_NOMEM;
     cq_err err;
-    *model = m->open(path, &err);
-    if (!*model && err.code != CQ_ERR_NOMEM) {
+    bool loaded = open_model(e, m->kind, path, &err);
+    if (!loaded && err.code != CQ_ERR_NOMEM) {
         *status = why_not_loaded(e, m, file, &err);
         if (m->log) /* the log names the whole path; the status, the file within the directory */
             cq__log(CQ_LOG_WARN, "%s model %s: %s", m->name, path, err.msg);
     }
     cq__free(path);
-    return *model || *status ? CQ_OK : CQ_ERR_NOMEM;
+    return loaded || *status ? CQ_OK : CQ_ERR_NOMEM;
 }
 
-void cq__stage_model_unload(const cq__stage_model *m, void *model, char **status)
+void cq__stage_model_unload(cq_engine *e, const cq__stage_model *m)
 {
-    if (model)
-        m->close(model);
+    switch (m->kind) {
+    case CQ__MODEL_VAD: cq_vad_model_free(e->vad), e->vad = NULL; break;
+    case CQ__MODEL_NISQA: cq_nisqa_model_free(e->nisqa), e->nisqa = NULL; break;
+    case CQ__MODEL_DNSMOS: cq_dnsmos_model_free(e->dnsmos), e->dnsmos = NULL; break;
+    }
+    char **status = status_of(e, m->kind);
     cq__free(*status);
     *status = NULL;
+}
+
+/* The report's copy of the engine's model: whether it is loaded, and its identity when it is. */
+static bool identity_into(const cq_engine *e, cq__model_kind kind, cq_report *r)
+{
+    switch (kind) {
+    case CQ__MODEL_VAD:
+        r->vad_engine = e->vad ? CQ_VAD_SILERO : CQ_VAD_DSP;
+        if (e->vad) {
+            r->vad_version = cq_vad_model_version(e->vad);
+            snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
+        }
+        return e->vad != NULL;
+    case CQ__MODEL_NISQA:
+        if ((r->nisqa_loaded = e->nisqa != NULL))
+            snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s",
+                     cq_nisqa_model_sha256(e->nisqa));
+        return r->nisqa_loaded;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    if ((r->dnsmos_loaded = e->dnsmos != NULL))
+        for (int k = 0; k < 2; k++)
+            snprintf(r->dnsmos_sha256[k], sizeof(r->dnsmos_sha256[k]), "%s",
+                     cq_dnsmos_model_sha256(e->dnsmos, k));
+    return r->dnsmos_loaded;
+}
+
+int cq__stage_model_prepare(const cq_engine *e, const cq__stage_model *m, cq_report *r)
+{
+    if (identity_into(e, m->kind, r))
+        return CQ_OK;
+    switch (m->kind) {
+    case CQ__MODEL_VAD: return cq__note(&r->vad_status, e->vad_status);
+    case CQ__MODEL_NISQA: return cq__note(&r->nisqa_status, e->nisqa_status);
+    case CQ__MODEL_DNSMOS: break;
+    }
+    return cq__note(&r->dnsmos_status, e->dnsmos_status);
+}
+
+void cq__stage_model_free_call(cq_report *r, const cq__stage_model *m)
+{
+    switch (m->kind) {
+    case CQ__MODEL_VAD: cq__free(r->vad_status); break;
+    case CQ__MODEL_NISQA: cq__free(r->nisqa_status); break;
+    case CQ__MODEL_DNSMOS: cq__free(r->dnsmos_status); break;
+    }
+}
+
+int cq__stage_model_leg_note(char **note, const cq__stage_model *m, int rc, const char *too_large)
+{
+    if (rc == CQ_ERR_TOO_LARGE && too_large)
+        return cq__note(note, too_large);
+    *note = cq__printf("%s failed: %s", m->name, cq_strerror(rc));
+    return *note ? CQ_OK : CQ_ERR_NOMEM;
+}
+
+/* Whether the call ran with the model (cq__stage_model_prepare), with the report's status when it
+ * did not and the selection bit of the model's stage. */
+static bool ran_with(const cq_report *r, cq__model_kind k, const char **status, unsigned *bit)
+{
+    switch (k) {
+    case CQ__MODEL_VAD:
+        *status = r->vad_status, *bit = CQ_AN_VAD;
+        return r->vad_engine == CQ_VAD_SILERO;
+    case CQ__MODEL_NISQA: *status = r->nisqa_status, *bit = CQ_AN_NISQA; return r->nisqa_loaded;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    *status = r->dnsmos_status, *bit = CQ_AN_DNSMOS;
+    return r->dnsmos_loaded;
+}
+
+bool cq__stage_model_text(const cq_report *r, const cq__stage_model *m, cq__sb *b,
+                          const char *without)
+{
+    const char *status;
+    unsigned bit;
+    bool ran = ran_with(r, m->kind, &status, &bit);
+    if (!(r->analyzers & bit))
+        return true;
+    if (ran)
+        return false;
+    cq__sb_printf(b, without, status);
+    return true;
 }
 
 bool cq__stage_model_json_null(json_t *eng, const char *key, bool selected, bool loaded,

@@ -17,28 +17,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-double cq__speech_in(const cq_leg_report *l, double a, double b)
-{
-    double s = 0;
-    for (size_t i = 0; l->has_vad && i < l->n_speech; i++) {
-        double x = (double)l->speech[i].start / l->vad_rate_hz;
-        double y = (double)l->speech[i].end / l->vad_rate_hz;
-        double lo = x > a ? x : a, hi = y < b ? y : b;
-        s += hi > lo ? hi - lo : 0;
-    }
-    return s;
-}
-
-double cq__speech_neg(const cq_speech_params *p)
-{
-    return p->neg_threshold >= 0 ? p->neg_threshold : fmax((double)p->threshold - 0.15, 0.01);
-}
-
-int cq__speech_reach_ms(const cq_speech_params *p)
-{
-    return p->speech_pad_ms + p->min_silence_ms + 100;
-}
-
 json_t *cq__jnum(double v, int decimals)
 {
     if (!isfinite(v))
@@ -60,12 +38,17 @@ json_t *cq__jstr(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-json_t *cq__jspan(double start_sec, double end_sec)
+json_t *cq__jspan_to(double start_sec, double end_sec, int decimals)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "start", cq__jnum(start_sec, 3));
-    json_object_set_new(o, "end", cq__jnum(end_sec, 3));
+    json_object_set_new(o, "start", cq__jnum(start_sec, decimals));
+    json_object_set_new(o, "end", cq__jnum(end_sec, decimals));
     return o;
+}
+
+json_t *cq__jspan(double start_sec, double end_sec)
+{
+    return cq__jspan_to(start_sec, end_sec, 3);
 }
 
 const char *cq__leg_name(int leg)
@@ -166,4 +149,18 @@ void cq__text_row(cq__text *t, const char *label, const char *cell[2])
         cq__sb_printf(t->b, "  %-26s %-22s %s\n", label, cell[0], cell[1]);
     else
         cq__sb_printf(t->b, "  %-26s %s\n", label, cell[0]);
+}
+
+void cq__text_leg_rows(const cq_report *r, cq__text *t, unsigned bit, const char *const rows[],
+                       void (*cells)(const cq_leg_report *l, char c[][CQ__TEXT_CELL]))
+{
+    if (!(r->analyzers & bit))
+        return;
+    const cq_leg_report *L[2];
+    int n = cq__report_legs(r, L);
+    char c[2][CQ__TEXT_ROWS][CQ__TEXT_CELL] = {{{0}}};
+    for (int i = 0; i < n; i++)
+        cells(L[i], c[i]);
+    for (int k = 0; k < CQ__TEXT_ROWS && rows[k]; k++)
+        cq__text_row(t, rows[k], (const char *[2]){c[0][k], c[1][k]});
 }

@@ -24,7 +24,7 @@ static const cq__stage *const k_stages[] = {
     &cq__stage_conversation, /* two-leg checks, talk, overtalk, dead air, one-way audio */
     &cq__stage_speech_audio, /* on request: each leg's speech at 16 kHz, for transcription */
 #ifdef CQ_TEST_STAGE
-    &cq__stage_test, /* tests/stage/test_stage.c: one entry is all an analyzer takes */
+    &cq__stage_test, /* tests/stages/test_stage.c: one entry is all an analyzer takes */
 #endif
 };
 #define N_STAGES (sizeof(k_stages) / sizeof(k_stages[0]))

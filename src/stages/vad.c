@@ -22,20 +22,9 @@ typedef struct vad_state {
     uint64_t samples; /* at the VAD rate */
 } vad_state;
 
-static void *open_model(const char *path, cq_err *err)
-{
-    return cq_vad_model_load(path, err);
-}
-
-static void close_model(void *m)
-{
-    cq_vad_model_free(m);
-}
-
 static const cq__stage_model vad_model = {
+    .kind = CQ__MODEL_VAD,
     .name = "Silero VAD",
-    .open = open_model,
-    .close = close_model,
     .no_dir = "no model directory given: speech activity from the DSP fallback, not Silero",
     .without = "speech activity from the DSP fallback",
     .install = "; scripts/fetch-models installs it",
@@ -43,36 +32,17 @@ static const cq__stage_model vad_model = {
 };
 
 /* Load the Silero model the parameters name, or say why the DSP fallback will run. */
-static int load(cq_engine *e)
+static int vad_load(cq_engine *e)
 {
     char *file = cq__printf("silero_vad/%s/silero_vad.onnx", e->vad_model_name);
     if (!file)
         return CQ_ERR_NOMEM;
-    void *m;
-    int rc = cq__stage_model_load(e, &vad_model, file, &m, &e->vad_status);
-    e->vad = m;
+    int rc = cq__stage_model_load(e, &vad_model, file);
     cq__free(file);
     return rc;
 }
 
-static void unload(cq_engine *e)
-{
-    cq__stage_model_unload(&vad_model, e->vad, &e->vad_status);
-    e->vad = NULL;
-}
-
-static int prepare(const cq_engine *e, cq_report *r)
-{
-    r->vad_engine = e->vad ? CQ_VAD_SILERO : CQ_VAD_DSP;
-    if (e->vad) {
-        r->vad_version = cq_vad_model_version(e->vad);
-        snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
-        return CQ_OK;
-    }
-    return cq__note(&r->vad_status, e->vad_status);
-}
-
-static void destroy(void *st)
+static void vad_destroy(void *st)
 {
     vad_state *v = st;
     if (!v)
@@ -82,7 +52,7 @@ static void destroy(void *st)
     cq__free(v);
 }
 
-static int create(void **st, const cq__stage_ctx *c)
+static int vad_create(void **st, const cq__stage_ctx *c)
 {
     vad_state *v = cq__calloc(1, sizeof(*v));
     if (!v)
@@ -121,7 +91,7 @@ static int run_pending(vad_state *v, cq_leg_report *l, bool all)
     return CQ_OK;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int vad_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     vad_state *v = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -140,7 +110,7 @@ static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
     return CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int vad_finish(void *st, int leg, cq_report *r)
 {
     vad_state *v = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -164,15 +134,10 @@ static int finish(void *st, int leg, cq_report *r)
     return CQ_OK;
 }
 
-static void free_leg(cq_leg_report *l)
+static void vad_free_leg(cq_leg_report *l)
 {
     cq_speech_free(l->speech);
     cq__free(l->vad_probs);
-}
-
-static void free_call(cq_report *r)
-{
-    cq__free(r->vad_status);
 }
 
 static const char *engine_name(cq_vad_engine e)
@@ -197,7 +162,7 @@ static json_t *vad_json(const cq_report *r)
     return v;
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void vad_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)leg;
     if (!l->has_vad) {
@@ -219,7 +184,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
     json_object_set_new(o, "vad", vad_json(r));
 }
 
-static void json_engine(const cq_report *r, json_t *eng)
+static void vad_json_engine(const cq_report *r, json_t *eng)
 {
     if (!(r->analyzers & CQ_AN_VAD)) {
         json_object_set_new(eng, "vad", json_null());
@@ -234,9 +199,7 @@ static void json_engine(const cq_report *r, json_t *eng)
     const cq_speech_params *sp = &r->speech_params;
     json_t *pp = json_object();
     json_object_set_new(pp, "threshold", cq__jnum(sp->threshold, 6));
-    json_object_set_new(
-        pp, "neg_threshold",
-        cq__jnum(sp->neg_threshold >= 0 ? sp->neg_threshold : fmax(sp->threshold - 0.15, 0.01), 6));
+    json_object_set_new(pp, "neg_threshold", cq__jnum(cq__speech_neg(sp), 6));
     json_object_set_new(pp, "min_speech_ms", json_integer(sp->min_speech_ms));
     json_object_set_new(pp, "min_silence_ms", json_integer(sp->min_silence_ms));
     json_object_set_new(pp, "speech_pad_ms", json_integer(sp->speech_pad_ms));
@@ -246,44 +209,37 @@ static void json_engine(const cq_report *r, json_t *eng)
     json_object_set_new(eng, "vad", v);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
 {
-    if (!(r->analyzers & CQ_AN_VAD))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[2][64] = {{0}};
-    for (int i = 0; i < n; i++)
-        snprintf(c[i], 64, "%.1f%%, %zu segments", L[i]->speech_pct, L[i]->n_speech);
-    cq__text_row(t, "speech (VAD)", (const char *[2]){c[0], c[1]});
+    snprintf(c[0], CQ__TEXT_CELL, "%.1f%%, %zu segments", l->speech_pct, l->n_speech);
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void vad_text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_VAD))
-        return;
-    if (r->vad_engine == CQ_VAD_SILERO)
+    static const char *const rows[] = {"speech (VAD)", NULL};
+    cq__text_leg_rows(r, t, CQ_AN_VAD, rows, leg_cells);
+}
+
+static void vad_text_section(const cq_report *r, cq__sb *b)
+{
+    if (!cq__stage_model_text(r, &vad_model, b, "\n  speech activity: DSP fallback (%s)\n"))
         cq__sb_printf(b, "\n  speech activity: Silero VAD %s (sha256 %.12s...)\n", r->vad_version,
                       r->vad_sha256);
-    else
-        cq__sb_printf(b, "\n  speech activity: DSP fallback (%s)\n", r->vad_status);
 }
 
 const cq__stage cq__stage_vad = {
     .name = "vad",
     .bit = CQ_AN_VAD,
     .stream = CQ__STREAM_8K,
-    .load = load,
-    .unload = unload,
-    .prepare = prepare,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_leg = free_leg,
-    .free_call = free_call,
-    .json_leg = json_leg,
-    .json_engine = json_engine,
-    .text_rows = text_rows,
-    .text_section = text_section,
+    .model = &vad_model,
+    .load = vad_load,
+    .create = vad_create,
+    .push = vad_push,
+    .finish = vad_finish,
+    .destroy = vad_destroy,
+    .free_leg = vad_free_leg,
+    .json_leg = vad_json_leg,
+    .json_engine = vad_json_engine,
+    .text_rows = vad_text_rows,
+    .text_section = vad_text_section,
 };

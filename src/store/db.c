@@ -63,6 +63,8 @@ int db_exec(db *d, const char *sql)
 
 db_stmt *db_stmt_get(db *d, int key, const char *sql)
 {
+    if (key < 0 || key >= DB_MAX_STMTS)
+        return NULL;
     return d->ops->stmt_get(d->h, key, sql);
 }
 

@@ -16,6 +16,7 @@ typedef struct db_ops {
     const char *(*errmsg)(void *h);
     bool (*retryable)(void *h);
     int (*exec)(void *h, const char *sql);
+    /* key: 0 to DB_MAX_STMTS - 1 (db.c checks it) */
     db_stmt *(*stmt_get)(void *h, int key, const char *sql);
     void (*bind_int)(db_stmt *s, int n, int64_t v);
     void (*bind_double)(db_stmt *s, int n, double v);

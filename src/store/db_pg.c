@@ -26,23 +26,11 @@
 
 #include "callqa/cq_clock.h"
 #include "db_int.h"
+#include "db_pg_oid.h"
 
 #define MAX_STMTS DB_MAX_STMTS
 #define MAX_PARAMS                                                                                 \
     64 /* a row of the widest table (daily_stats: 42 columns) copied by store migrate */
-
-/* type OIDs (pg_type.h, stable across versions) */
-enum {
-    OID_BOOL = 16,
-    OID_INT8 = 20,
-    OID_INT2 = 21,
-    OID_INT4 = 23,
-    OID_OID = 26,
-    OID_FLOAT4 = 700,
-    OID_FLOAT8 = 701,
-    OID_NUMERIC = 1700,
-    OID_TEXT = 25
-};
 
 typedef struct pgdb pgdb;
 
@@ -276,8 +264,6 @@ static int pg_exec(void *h, const char *sql)
 static db_stmt *pg_stmt_get(void *h, int key, const char *sql)
 {
     pgdb *d = h;
-    if (key < 0 || key >= MAX_STMTS)
-        return NULL;
     pg_stmt *s = &d->stmts[key];
     if (!s->sql) {
         if (!(s->sql = strdup(sql))) {
@@ -310,7 +296,7 @@ static void pg_bind_int(db_stmt *ds, int n, int64_t v)
     pg_stmt *s = (pg_stmt *)ds;
     char b[32];
     snprintf(b, sizeof(b), "%" PRId64, v);
-    bind(s, n, strdup(b), OID_INT8);
+    bind(s, n, strdup(b), DB_PG_OID_INT8);
 }
 
 static void pg_bind_double(db_stmt *ds, int n, double v)
@@ -323,13 +309,13 @@ static void pg_bind_double(db_stmt *ds, int n, double v)
         snprintf(b, sizeof(b), "%sInfinity", v < 0 ? "-" : "");
     else
         snprintf(b, sizeof(b), "%.17g", v);
-    bind(s, n, strdup(b), OID_FLOAT8);
+    bind(s, n, strdup(b), DB_PG_OID_FLOAT8);
 }
 
 static void pg_bind_text(db_stmt *ds, int n, const char *v)
 {
     pg_stmt *s = (pg_stmt *)ds;
-    bind(s, n, v ? strdup(v) : NULL, OID_TEXT);
+    bind(s, n, v ? strdup(v) : NULL, DB_PG_OID_TEXT);
 }
 
 static void pg_bind_null(db_stmt *ds, int n)
@@ -349,7 +335,7 @@ static int pg_step(db_stmt *ds)
         }
         for (int i = 0; i < s->n; i++)
             if (!s->bound[i])
-                s->types[i] = OID_TEXT; /* unused by this dialect's SQL: any type will do */
+                s->types[i] = DB_PG_OID_TEXT; /* unused by this dialect's SQL: any type will do */
         s->res =
             PQexecParams(d->c, s->sql, s->n, s->types, (const char *const *)s->val, NULL, NULL, 0);
         ExecStatusType st = PQresultStatus(s->res);
@@ -388,7 +374,7 @@ static const char *pg_col_text(db_stmt *ds, int i)
 
 static bool is_bool(db_stmt *ds, int i)
 {
-    return PQftype(((pg_stmt *)ds)->res, i) == OID_BOOL;
+    return PQftype(((pg_stmt *)ds)->res, i) == DB_PG_OID_BOOL;
 }
 
 static int64_t pg_col_int(db_stmt *ds, int i)
@@ -439,14 +425,14 @@ static int pg_col_type(db_stmt *ds, int i)
     if (pg_col_null(ds, i))
         return DB_T_NULL;
     switch (PQftype(s->res, i)) {
-    case OID_BOOL:
-    case OID_INT2:
-    case OID_INT4:
-    case OID_INT8:
-    case OID_OID: return DB_T_INT;
-    case OID_FLOAT4:
-    case OID_FLOAT8: return DB_T_REAL;
-    case OID_NUMERIC: {
+    case DB_PG_OID_BOOL:
+    case DB_PG_OID_INT2:
+    case DB_PG_OID_INT4:
+    case DB_PG_OID_INT8:
+    case DB_PG_OID_OID: return DB_T_INT;
+    case DB_PG_OID_FLOAT4:
+    case DB_PG_OID_FLOAT8: return DB_T_REAL;
+    case DB_PG_OID_NUMERIC: {
         /* a sum of integers is numeric: an integer when it has no fraction, as SQLite gives */
         const char *v = PQgetvalue(s->res, s->row, i);
         return strpbrk(v, ".eEN") ? DB_T_REAL : DB_T_INT;

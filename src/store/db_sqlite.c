@@ -83,8 +83,6 @@ static int lite_exec(void *h, const char *sql)
 static db_stmt *lite_stmt_get(void *h, int key, const char *sql)
 {
     lite *d = h;
-    if (key < 0 || key >= MAX_STMTS)
-        return NULL;
     lite_stmt *s = &d->stmts[key];
     if (!s->st) {
         if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL) !=

@@ -127,7 +127,7 @@ enum {
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements: 6 per table and 7, up to 303 */
     Q_CALLS_FIRST = 304, /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 335 */
-    Q_RETAIN_FIRST = 336 /* store_retain.c's statements, below DB_MAX_STMTS */
+    Q_RETAIN_FIRST = 336 /* retention's and erasure's (store_retain_int.h), below DB_MAX_STMTS */
 };
 
 int store__schema_latest(void);
@@ -151,20 +151,74 @@ int store__fail(store *s, const char *what);
  * right there, having said so on stderr. */
 void store__kill_point(const char *kind, const char *label);
 
+/* The helpers of the functions that run several statements under one lock (s->mu held):
+ * statement `key` (prepared from sql on first use; NULL with s->err), and one run to its end
+ * expecting no row (0, or -1 with s->err naming `what`). */
+db_stmt *store__stmt(store *s, int key, const char *sql);
+int store__run(store *s, db_stmt *st, const char *what);
+
+/* A transaction around f under the lock, named `label` (its kill point "commit:LABEL"): what f
+ * returns (STORE_OK, STORE_FENCED, STORE_ERR), STORE_ERR when the commit fails. f must start
+ * afresh each time: it runs again when the connection was lost before the COMMIT (PostgreSQL,
+ * up to about 16 s). */
+int store__in_tx(store *s, const char *label, int (*f)(store *, void *), void *arg);
+
+/* A transaction of the caller's own: store__tx_begin locks the store and begins it (0, or -1
+ * unlocked with s->err); store__tx_end commits it when res is 0 (a failed commit: -1 with s->err
+ * naming `what`), else rolls it back, and unlocks. Returns res. */
+int store__tx_begin(store *s);
+int store__tx_end(store *s, int res, const char *what);
+
+/* A page of a feed read by id (takes the lock): statement `key` with $1 = after_id and $2 = max,
+ * each row (up to max) read by row(st, out, i) into the caller's array. 0 with *n rows, or -1
+ * with s->err naming `what`. */
+int store__feed(store *s, int key, const char *sql, int64_t after_id, int max,
+                void (*row)(db_stmt *st, void *out, int i), void *out, int *n, const char *what);
+
+/* The local day of a time, YYYY-MM-DD, into day: 0, or -1 with s->err ("WHAT: its time is not a
+ * date"; takes the lock). */
+int store__local_day(store *s, double ts, char day[11], const char *what);
+
 /* Text column copied into a fixed buffer ("" for NULL). */
 void store__col_copy(db_stmt *st, int col, char *dst, size_t n);
 /* Bind text, "" as NULL. */
 void store__bind_opt(db_stmt *st, int n, const char *v);
+/* Bind a figure that is unknown when negative or not finite (NULL then). */
+void store__bind_num(db_stmt *st, int n, double v);
 
-/* The roll-up row a call counts in, and its recomputation (store.c; in the caller's
- * transaction, under the lock). */
+/* Search rows of call c (SQLite's transcript_fts): rowids c * stride + the segment's index. */
+#define STORE_TX_FTS_STRIDE 100000
+
+/* In the caller's transaction, under the lock (store_calls.c): the call's envelope in place of
+ * any earlier one (env NULL or env->legs NULL: the earlier one goes), and the transcript with
+ * its search rows. STORE_OK or STORE_ERR with s->err. */
+int store__envelope_put(store *s, int64_t call_id, const store_envelope *env, double now);
+int store__transcript_put(store *s, const store_transcript *t, double now);
+/* The call's search rows of its transcript deleted: how many, or -1 with s->err naming what. */
+int64_t store__tx_search_delete(store *s, int64_t call_id, const char *what);
+
+/* In the caller's transaction, under the lock (store_jobs_stats.c): a job event of the call
+ * (the feed's lock taken first on PostgreSQL); v added to a counter; a job's end counted
+ * (finished{state}, and skipped{reason} or errors{stage,reason}); a completion counted (its
+ * queue-to-complete time into the histogram, and finished{complete}). 0, or -1 with s->err. */
+int store__event(store *s, int64_t call_id, job_state st, double now);
+int store__counter_add(store *s, const char *name, const char *labels, double v);
+int store__count_end(store *s, job_state st, const char *stage, const char *message);
+int store__count_complete(store *s, int64_t job_id, double now);
+
+/* The roll-up row a call counts in, and its recomputation (store_jobs_stats.c; in the caller's
+ * transaction, under the lock). 0, or -1 with s->err. */
 typedef struct store__rollup_key {
     char day[16], source[65], agent[65], campaign[65];
 } store__rollup_key;
 int store__rollup_group(store *s, const store__rollup_key *k);
+/* The key of a call (day "" when it has no date; all "" when there is no such call; zeroed past
+ * each string, so keys compare with memcmp), and the recomputation of its row. */
+int store__call_key(store *s, int64_t call_id, store__rollup_key *k);
+int store__rollup_call(store *s, int64_t call_id);
 
-/* One call's row as the store's own code reads it by id (store.c): the roll-up row it counts
- * in, its recording id and its time. */
+/* One call's row as the store's own code reads it by id (store_jobs_stats.c): the roll-up row it
+ * counts in, its recording id and its time. */
 typedef struct store__call_row {
     store__rollup_key key; /* day ("" when the call has no date), source, agent, campaign */
     char recording_id[65];

@@ -37,14 +37,6 @@ static int parse_print(const char *text, double *v)
     return dim;
 }
 
-static db_stmt *get(store *s, int key, const char *sql)
-{
-    db_stmt *st = db_stmt_get(s->d, key, sql);
-    if (!st)
-        store__fail(s, "preparing a statement");
-    return st;
-}
-
 /* read agent/campaign's row with st already bound; 1, 0, -1 */
 static int read_row(store *s, db_stmt *st, store_voice_profile *out)
 {
@@ -92,16 +84,12 @@ int store_voice_profile_add(store *s, const char *agent, const char *campaign, c
             snprintf(s->err, sizeof(s->err), "a voice print with a number that is not finite");
             return -1;
         }
-    pthread_mutex_lock(&s->mu);
-    if (db_begin(s->d) != DB_OK) {
-        store__fail(s, "starting a transaction");
-        pthread_mutex_unlock(&s->mu);
+    if (store__tx_begin(s) != 0)
         return -1;
-    }
     int res = -1;
     store_voice_profile p;
     memset(&p, 0, sizeof(p));
-    db_stmt *st = get(s, Q_VP_LOCK, STORE_SQL(s, VP_SELECT, VP_SELECT " FOR UPDATE"));
+    db_stmt *st = store__stmt(s, Q_VP_LOCK, STORE_SQL(s, VP_SELECT, VP_SELECT " FOR UPDATE"));
     int have = -1;
     if (st) {
         db_bind_text(st, 1, agent);
@@ -119,13 +107,14 @@ int store_voice_profile_add(store *s, const char *agent, const char *campaign, c
             json_array_append_new(a, json_real(round(m * 1e5) / 1e5));
         }
         char *text = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(8));
-        db_stmt *up = text ? get(s, Q_VP_PUT,
-                                 "INSERT INTO voice_profiles (agent, campaign, print, calls, "
-                                 "speech_sec, updated) VALUES ($1, $2, $3, $4, $5, $6) ON "
-                                 "CONFLICT (agent, campaign) DO UPDATE SET print = excluded.print,"
-                                 " calls = excluded.calls, speech_sec = excluded.speech_sec,"
-                                 " updated = excluded.updated")
-                           : NULL;
+        db_stmt *up =
+            text ? store__stmt(s, Q_VP_PUT,
+                               "INSERT INTO voice_profiles (agent, campaign, print, calls, "
+                               "speech_sec, updated) VALUES ($1, $2, $3, $4, $5, $6) ON "
+                               "CONFLICT (agent, campaign) DO UPDATE SET print = excluded.print,"
+                               " calls = excluded.calls, speech_sec = excluded.speech_sec,"
+                               " updated = excluded.updated")
+                 : NULL;
         if (up) {
             db_bind_text(up, 1, agent);
             db_bind_text(up, 2, campaign ? campaign : "");
@@ -139,11 +128,7 @@ int store_voice_profile_add(store *s, const char *agent, const char *campaign, c
         free(text);
     }
     json_decref(a);
-    if (res == 0 && db_commit(s->d) != DB_OK)
-        res = store__fail(s, "committing a voice profile");
-    if (res != 0)
-        db_rollback(s->d);
-    pthread_mutex_unlock(&s->mu);
+    res = store__tx_end(s, res, "committing a voice profile");
     if (res == 0 && calls)
         *calls = n;
     return res;
@@ -152,18 +137,15 @@ int store_voice_profile_add(store *s, const char *agent, const char *campaign, c
 int store_voice_profile_erase(store *s, const char *agent, bool dry_run, double now, int *n)
 {
     *n = 0;
-    pthread_mutex_lock(&s->mu);
-    if (db_begin(s->d) != DB_OK) {
-        store__fail(s, "starting a transaction");
-        pthread_mutex_unlock(&s->mu);
+    if (store__tx_begin(s) != 0)
         return -1;
-    }
     int res = -1;
     json_t *camps = json_array();
     int64_t calls = 0;
-    db_stmt *st = get(s, Q_VP_AGENT,
-                      "SELECT campaign, calls FROM voice_profiles WHERE agent = $1 ORDER BY "
-                      "campaign");
+    db_stmt *st =
+        store__stmt(s, Q_VP_AGENT,
+                    "SELECT campaign, calls FROM voice_profiles WHERE agent = $1 ORDER BY "
+                    "campaign");
     if (st && camps) {
         db_bind_text(st, 1, agent);
         int rc;
@@ -176,7 +158,7 @@ int store_voice_profile_erase(store *s, const char *agent, bool dry_run, double 
         res = rc == DB_DONE ? 0 : store__fail(s, "reading an agent's voice profiles");
     }
     if (res == 0 && !dry_run && *n > 0) {
-        db_stmt *del = get(s, Q_VP_DEL, "DELETE FROM voice_profiles WHERE agent = $1");
+        db_stmt *del = store__stmt(s, Q_VP_DEL, "DELETE FROM voice_profiles WHERE agent = $1");
         res = -1;
         if (del) {
             db_bind_text(del, 1, agent);
@@ -189,11 +171,12 @@ int store_voice_profile_erase(store *s, const char *agent, bool dry_run, double 
                       "profiles", (json_int_t)*n, "calls_in_them", (json_int_t)calls);
         char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
         json_decref(d);
-        db_stmt *lg = res == 0 && detail ? get(s, Q_VP_LOG,
-                                               "INSERT INTO deletions (ts, call_id, source, "
-                                               "recording_id, what, why, detail) VALUES ($1, "
-                                               "NULL, NULL, NULL, 'voice_profile', 'erasure', $2)")
-                                         : NULL;
+        db_stmt *lg = res == 0 && detail
+                          ? store__stmt(s, Q_VP_LOG,
+                                        "INSERT INTO deletions (ts, call_id, source, "
+                                        "recording_id, what, why, detail) VALUES ($1, "
+                                        "NULL, NULL, NULL, 'voice_profile', 'erasure', $2)")
+                          : NULL;
         if (res == 0 && !lg)
             res = -1;
         if (lg) {
@@ -205,10 +188,5 @@ int store_voice_profile_erase(store *s, const char *agent, bool dry_run, double 
         free(detail);
     }
     json_decref(camps);
-    if (res == 0 && db_commit(s->d) != DB_OK)
-        res = store__fail(s, "committing an erasure");
-    if (res != 0)
-        db_rollback(s->d);
-    pthread_mutex_unlock(&s->mu);
-    return res;
+    return store__tx_end(s, res, "committing an erasure");
 }

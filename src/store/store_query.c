@@ -83,6 +83,24 @@
 /* the agreement of overrides with the automatic scores; `auto` is the automatic score of an
  * overridden category: its column for the old eight, else the stored result's
  * (detail.categories.KEY.score; keys are [a-z0-9_]), read by each dialect's JSON functions */
+/* The flagged calls, the lowest first (the total, or the partial score of a call without one),
+ * ranked on the index scores_flagged_rank alone (flagged, day, that score, the call id): only the
+ * rows kept are read from scores and calls. in_set: the campaigns of $6 in the dialect's form. */
+#define FLAGGED_SQL(in_set)                                                                        \
+    "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "              \
+    "c.length_sec AS call_length, sc.total_score, sc.partial_score, sc.coverage, "                 \
+    "sc.flag_reason, sc.summary, sc.greeting, sc.customer_id, sc.needs, sc.product, "              \
+    "sc.communication, sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores " \
+    "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND (CAST($3 AS TEXT) IS NULL OR "              \
+    "call_id IN (SELECT id FROM calls WHERE agent_user = $3)) AND (CAST($4 AS TEXT) "              \
+    "IS NULL OR call_id IN "                                                                       \
+    "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "                  \
+    "AND (CAST($6 AS TEXT) IS NULL OR call_id IN (SELECT id FROM calls WHERE day "                 \
+    ">= $1 AND day <= $2 AND campaign_id IN (" in_set "))) "                                       \
+    "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "              \
+    "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "                      \
+    "COALESCE(sc.total_score, sc.partial_score), c.id"
+
 #define AGREEMENT_SQL(detail_score)                                                                \
     "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN auto = score THEN 1 "  \
     "ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) <= 1 THEN 1 ELSE 0 END) AS "            \
@@ -113,25 +131,7 @@ static const char *const k_sql[SQ_N] = {
     [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total FROM calls c" LITE_WHERE,
     [SQ_QUEUE] = "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state",
     [SQ_REPORT] = "SELECT report FROM analyses WHERE call_id = $1",
-    /* the lowest first (the total, or the partial score of a call without one), ranked on the
-     * index scores_flagged_rank alone (flagged, day, that score, the call id): only the rows
-     * kept are read from scores and calls */
-    [SQ_FLAGGED] =
-        "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
-        "c.length_sec AS call_length, sc.total_score, sc.partial_score, sc.coverage, "
-        "sc.flag_reason, sc.summary, "
-        "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
-        "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
-        "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND (CAST($3 AS TEXT) IS NULL OR "
-        "call_id IN (SELECT id FROM calls WHERE agent_user = $3)) AND (CAST($4 AS TEXT) "
-        "IS NULL OR call_id IN "
-        "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
-        "AND (CAST($6 AS TEXT) IS NULL OR call_id IN (SELECT id FROM calls WHERE day "
-        ">= $1 AND day <= $2 AND campaign_id IN (" IN_SET_LITE(
-            "$6") "))) "
-                  "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "
-                  "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "
-                  "COALESCE(sc.total_score, sc.partial_score), c.id",
+    [SQ_FLAGGED] = FLAGGED_SQL(IN_SET_LITE("$6")),
     [SQ_LEADERBOARD] = "SELECT d.agent_user, (SELECT agent_name FROM calls WHERE agent_user = "
                        "d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC LIMIT 1) AS "
                        "agent_name, SUM(d.scored) AS calls, SUM(d.score_sum) AS score_sum, "
@@ -178,22 +178,7 @@ static const char *const k_sql[SQ_N] = {
  * (each word or "phrase" quoted, all required), which websearch_to_tsquery reads the same way
  * and never refuses; ts_headline marks every hit in the whole text. */
 static const char *const k_sql_pg[SQ_N] = {
-    [SQ_FLAGGED] =
-        "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
-        "c.length_sec AS call_length, sc.total_score, sc.partial_score, sc.coverage, "
-        "sc.flag_reason, sc.summary, "
-        "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
-        "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
-        "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND (CAST($3 AS TEXT) IS NULL OR "
-        "call_id IN (SELECT id FROM calls WHERE agent_user = $3)) AND (CAST($4 AS TEXT) "
-        "IS NULL OR call_id IN "
-        "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
-        "AND (CAST($6 AS TEXT) IS NULL OR call_id IN (SELECT id FROM calls WHERE day "
-        ">= $1 AND day <= $2 AND campaign_id IN (" IN_SET_PG(
-            "$6") "))) "
-                  "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "
-                  "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "
-                  "COALESCE(sc.total_score, sc.partial_score), c.id",
+    [SQ_FLAGGED] = FLAGGED_SQL(IN_SET_PG("$6")),
     [SQ_SEARCH] = "SELECT c.id AS call_id, c.recording_id, c.agent_user, c.campaign_id, "
                   "c.call_date, f.seg AS segment, f.speaker, f.t_start AS start, f.t_end AS "
                   "\"end\", f.text, ts_headline('simple', f.text, q, 'StartSel=' || chr(2) || "

@@ -1,8 +1,9 @@
 /*
- * store_retain.h - retention and erasure (store_retain.c), and the files callqa keeps of a call
- * (store_files.c): the periods and their syntax, the purge and the erasure (each call in one
- * transaction, checked and logged in `deletions`), the log, and the names of a call's files,
- * which the purge walks and the code that writes or reads such a file takes from here.
+ * store_retain.h - retention and erasure (store_retain.c, store_erase.c, store_retain_rows.c,
+ * store_retain_files.c), and the files callqa keeps of a call (store_files.c): the periods and
+ * their syntax, the purge and the erasure (each call in one transaction, checked and logged in
+ * `deletions`), the log, and the names of a call's files, which the purge walks and the code
+ * that writes or reads such a file takes from here.
  *
  * Consumers: `callqa store purge|erase` and the worker's purge loop (src/cli: retain_cmd.h,
  * retain_cmd.c, worker_cmd.c); the code that names a call's files (src/pipeline: network.c,

@@ -357,6 +357,18 @@ static void grants_beyond_select(const char *line, FILE *f, int *count)
         fprintf(f, "%sGRANT OPTION ON %.*s", (*count)++ ? ", " : "", (int)(to - on - 4), on + 4);
 }
 
+/* A memory stream for a check's message (*text, malloc'd at fclose); NULL with msg set when out
+ * of memory. */
+static FILE *msg_stream(char **text, size_t *len, char *msg, size_t n)
+{
+    *text = NULL;
+    *len = 0;
+    FILE *f = open_memstream(text, len);
+    if (!f)
+        snprintf(msg, n, "out of memory");
+    return f;
+}
+
 typedef struct grants_scan {
     FILE *f;
     int count;
@@ -374,13 +386,11 @@ static int grant_row(void *u, MYSQL_ROW row, unsigned long *len, unsigned n)
  * is granted TO PUBLIC (MariaDB 10.11; an older server has no PUBLIC and refuses the statement). */
 static int check_privileges(ro_my *r, char *msg, size_t n)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        snprintf(msg, n, "out of memory");
+    char *text;
+    size_t len;
+    FILE *f = msg_stream(&text, &len, msg, n);
+    if (!f)
         return -1;
-    }
     grants_scan g = {f, 0};
     int rc = my_rows(r->m, "SHOW GRANTS FOR CURRENT_USER()", grant_row, &g, msg, n);
     int own = g.count;
@@ -431,13 +441,11 @@ static int column_row(void *u, MYSQL_ROW row, unsigned long *len, unsigned n)
  * none is a credential column. */
 static int check_columns(ro_my *r, char *msg, size_t n)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        snprintf(msg, n, "out of memory");
+    char *text;
+    size_t len;
+    FILE *f = msg_stream(&text, &len, msg, n);
+    if (!f)
         return -1;
-    }
     column_scan c = {r, f, 0, 0};
     int rc = my_rows(r->m,
                      "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "

@@ -65,21 +65,9 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "db_pg_oid.h"
 #include "store_ro_int.h"
 #include "callqa/cq_clock.h"
-
-/* type OIDs (pg_type.h, stable across versions) */
-enum {
-    OID_BOOL = 16,
-    OID_BYTEA = 17,
-    OID_INT8 = 20,
-    OID_INT2 = 21,
-    OID_INT4 = 23,
-    OID_OID = 26,
-    OID_FLOAT4 = 700,
-    OID_FLOAT8 = 701,
-    OID_NUMERIC = 1700
-};
 
 #define MAX_SQL 100000 /* bytes of a statement, as the SQLite backend's SQLITE_LIMIT_SQL_LENGTH */
 /* the setup's advisory lock (store_schema.c's migration holds 7461, 1): opens one at a time */
@@ -779,25 +767,25 @@ static json_t *value_of(const PGresult *x, int i, size_t *bytes)
     Oid t = PQftype(x, i);
     char *end;
     switch (t) {
-    case OID_BOOL: *bytes += 8; return json_boolean(v[0] == 't');
-    case OID_INT2:
-    case OID_INT4:
-    case OID_INT8:
-    case OID_OID:
-    case OID_NUMERIC:
-    case OID_FLOAT4:
-    case OID_FLOAT8: {
+    case DB_PG_OID_BOOL: *bytes += 8; return json_boolean(v[0] == 't');
+    case DB_PG_OID_INT2:
+    case DB_PG_OID_INT4:
+    case DB_PG_OID_INT8:
+    case DB_PG_OID_OID:
+    case DB_PG_OID_NUMERIC:
+    case DB_PG_OID_FLOAT4:
+    case DB_PG_OID_FLOAT8: {
         *bytes += 8;
         errno = 0;
         long long k = strtoll(v, &end, 10);
-        if (t != OID_FLOAT4 && t != OID_FLOAT8 && end != v && !*end && !errno)
+        if (t != DB_PG_OID_FLOAT4 && t != DB_PG_OID_FLOAT8 && end != v && !*end && !errno)
             return json_integer(k);
         double d = strtod(v, &end);
         if (end != v && !*end && isfinite(d))
             return json_real(d);
         return json_string(v);
     }
-    case OID_BYTEA: /* hex format: \x and two digits a byte */
+    case DB_PG_OID_BYTEA: /* hex format: \x and two digits a byte */
         *bytes += 8;
         return json_pack("{s:I}", "blob_bytes", (json_int_t)(len >= 2 ? (len - 2) / 2 : 0));
     default: {

@@ -36,7 +36,7 @@
  *  11  a redacted call's state and the path of its redacted audio copy (analyses.redaction,
  *      redacted_audio; docs/privacy.md)
  *  13  redact_marks: pause and resume marks sent for a call while it was recorded
- *  12  deletions: one row per deletion by retention or erasure (store_retain.c): when, the
+ *  12  deletions: one row per deletion by retention or erasure (store_retain_rows.c): when, the
  *      call (its id; its source and recording id for retention only: an erased call leaves no
  *      identifier but its number), what went, why, and what was removed and verified (JSON)
  *  14  users, their API tokens' hashes and the audit trail, append-only by triggers
@@ -52,8 +52,8 @@
  *      credential epoch (users.cred_epoch), which their sessions are bound to
  *  19  call_files: every file callqa wrote for a call (the upload and its legs, its capture, the
  *      redacted copy, the service's transcode), by kind and path, as its writer recorded it: the
- *      purge and the erasure delete these whatever folders their settings name (store_retain.c;
- *      docs/privacy.md, "What callqa keeps of a call")
+ *      purge and the erasure delete these whatever folders their settings name
+ * (store_retain_files.c; docs/privacy.md, "What callqa keeps of a call")
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are

@@ -1,12 +1,15 @@
 /*
- * store_users.c - the service's users, their API tokens (hashes only) and the audit trail
- * (store.h). The audit trail has an INSERT and a SELECT here and nothing else: no code path of
- * the store changes or removes an entry, and the schema's triggers refuse it (v14).
+ * store_users.c - the service's users, their API tokens (hashes only), the audit trail and the
+ * log of /ask requests (store_users.h). The audit trail has an INSERT and a SELECT here and nothing
+ * else: no code path of the store changes or removes an entry, and the schema's triggers refuse it
+ * (v14).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 
@@ -330,4 +333,52 @@ int store_audit_list(store *s, int64_t after_id, double since, int limit, store_
     int res = rc == DB_DONE ? 0 : store__fail(s, "reading the audit trail");
     store__end(s, st);
     return res;
+}
+
+/* ---- /ask requests -------------------------------------------------------------------------- */
+
+typedef struct ask_args {
+    const store_ask_row *a;
+    char day[11];
+} ask_args;
+
+static int ask_tx(store *s, void *arg)
+{
+    const ask_args *x = arg;
+    const store_ask_row *a = x->a;
+    db_stmt *st =
+        store__stmt(s, Q_ASK_PUT,
+                    "INSERT INTO ask_log (ts, day, who, question, status, rounds, queries, "
+                    "refused, elapsed_sec, error, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                    "$8, $9, $10, $11)");
+    if (!st)
+        return STORE_ERR;
+    db_bind_double(st, 1, a->ts);
+    db_bind_text(st, 2, x->day);
+    db_bind_text(st, 3, a->who ? a->who : "");
+    db_bind_text(st, 4, a->question ? a->question : "");
+    db_bind_int(st, 5, a->status);
+    db_bind_int(st, 6, a->rounds);
+    db_bind_int(st, 7, a->queries);
+    db_bind_int(st, 8, a->refused);
+    store__bind_num(st, 9, a->elapsed_sec >= 0 ? a->elapsed_sec : 0);
+    store__bind_opt(st, 10, a->error);
+    db_bind_text(st, 11, a->detail ? a->detail : "[]");
+    if (store__run(s, st, "recording an /ask") != 0)
+        return STORE_ERR;
+    char lab[64];
+    snprintf(lab, sizeof(lab), "status=\"%d\"", a->status);
+    if (store__counter_add(s, "qa_ask_requests_total", lab, 1) != 0 ||
+        (a->refused > 0 &&
+         store__counter_add(s, "qa_ask_queries_refused_total", "", (double)a->refused) != 0))
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_ask_record(store *s, const store_ask_row *a)
+{
+    ask_args x = {a, ""};
+    if (store__local_day(s, a->ts, x.day, "recording an /ask") != 0)
+        return -1;
+    return store__in_tx(s, "ask", ask_tx, &x) == STORE_OK ? 0 : -1;
 }

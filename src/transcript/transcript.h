@@ -234,14 +234,20 @@ char *tx_to_json(const tx_transcript *t);
  * tx_finish is called. 0, or -1 with err. */
 int tx_import(const char *body, size_t len, const char *speaker, const char *report_json,
               tx_transcript *t, char *err, size_t errsz);
+/* The same with the report already parsed (a jansson json_t; NULL: none): tx_import parses its
+ * text once and calls this. */
+struct json_t;
+int tx_import_obj(const char *body, size_t len, const char *speaker, const struct json_t *report,
+                  tx_transcript *t, char *err, size_t errsz);
 
-/* A transcript as the store keeps it (its block, tx_to_json's) read back through tx_import and
- * checked against report_json: an imported transcript against the worker's analysis of the call
- * (imported before the call was analysed), a stored one for redaction. Each leg's segments are
- * read as callqa's own import format, with the leg's speaker; the engine becomes "import".
- * 0; 1 when the block holds no segment (t is empty); -1 with err. */
-int tx_import_stored(const char *block_json, const char *report_json, tx_transcript *t, char *err,
-                     size_t errsz);
+/* A transcript as the store keeps it (its block, tx_to_json's) read back through tx_import_obj
+ * and checked against the report (parsed; NULL: none): an imported transcript against the
+ * worker's analysis of the call (imported before the call was analysed), a stored one for
+ * redaction. Each leg's segments are read as callqa's own import format, with the leg's
+ * speaker; the engine becomes "import". 0; 1 when the block holds no segment (t is empty); -1
+ * with err. */
+int tx_import_stored(const char *block_json, const struct json_t *report, tx_transcript *t,
+                     char *err, size_t errsz);
 
 /* The report JSON with the transcript block added (malloc'd), or NULL with err. */
 char *tx_report_with_transcript(const char *report_json, const tx_transcript *t, char *err,

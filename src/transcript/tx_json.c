@@ -302,9 +302,8 @@ static void speech_of(tx_leg *L, const json_t *sp)
 
 /* each leg's speech from the stored report (speech_segments of inbound/outbound, by role; a
  * diarized speaker's segments from speakers[], by id) */
-static void speech_from_report(tx_transcript *t, const char *report_json)
+static void speech_from_report(tx_transcript *t, const json_t *r)
 {
-    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
     bool any = false;
     const char *keys[2] = {"inbound", "outbound"};
     for (int k = 0; r && k < 2; k++) {
@@ -342,7 +341,6 @@ static void speech_from_report(tx_transcript *t, const char *report_json)
         if (json_is_number(c))
             t->diar_confidence = json_number_value(c);
     }
-    json_decref(r);
     if (!any) {
         t->unchecked = true;
         if (t->n_warnings < 4)
@@ -354,6 +352,15 @@ static void speech_from_report(tx_transcript *t, const char *report_json)
 
 int tx_import(const char *body, size_t len, const char *speaker, const char *report_json,
               tx_transcript *t, char *err, size_t errsz)
+{
+    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
+    int rc = tx_import_obj(body, len, speaker, r, t, err, errsz);
+    json_decref(r);
+    return rc;
+}
+
+int tx_import_obj(const char *body, size_t len, const char *speaker, const json_t *report,
+                  tx_transcript *t, char *err, size_t errsz)
 {
     memset(t, 0, sizeof(*t));
     snprintf(t->engine, sizeof(t->engine), "import");
@@ -438,7 +445,7 @@ int tx_import(const char *body, size_t len, const char *speaker, const char *rep
         rc = -1;
     }
     if (rc == 0) {
-        speech_from_report(t, report_json);
+        speech_from_report(t, report);
         if (tx_finish(t) != 0) {
             snprintf(err, errsz, "out of memory");
             rc = -1;
@@ -497,7 +504,7 @@ static char *import_form(const json_t *detail)
     return out;
 }
 
-int tx_import_stored(const char *block_json, const char *report_json, tx_transcript *t, char *err,
+int tx_import_stored(const char *block_json, const json_t *report, tx_transcript *t, char *err,
                      size_t errsz)
 {
     memset(t, 0, sizeof(*t));
@@ -515,7 +522,7 @@ int tx_import_stored(const char *block_json, const char *report_json, tx_transcr
     json_decref(b);
     if (!imp)
         return 1;
-    int rc = tx_import(imp, strlen(imp), NULL, report_json, t, err, errsz);
+    int rc = tx_import_obj(imp, strlen(imp), NULL, report, t, err, errsz);
     free(imp);
     if (rc == 0 && !t->language[0])
         memcpy(t->language, code, 3);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_access_pg.sh - tests/access/test_access.py on a PostgreSQL store (a private server,
-# tests/pg/pg_lib.sh), with POST /ask answered by the fake LLM (tests/llm/fake_llm.py): the same
+# tests/store/pg_lib.sh), with POST /ask answered by the fake LLM (tests/clients/fake_llm.py): the same
 # roles, scopes, logins and audit trail (its triggers PostgreSQL's), and /ask through the QA
 # store's views under the caller's scope.
 #   usage: test_access_pg.sh BUILD/callqa SOURCE_DIR      exit 77 without PostgreSQL's server
@@ -9,7 +9,7 @@ CQ=$1
 SRC=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
-. "$HERE/../pg/pg_lib.sh"
+. "$HERE/../store/pg_lib.sh"
 if ! pg_available; then
     echo "SKIP: PostgreSQL's server is not installed (scripts/deps installs it)"
     exit 77
@@ -32,7 +32,7 @@ cat > "$T/plans.json" << 'EOJ'
    {"type": "callqa", "sql": "SELECT recording_id FROM calls ORDER BY recording_id"},
    {"type": "mysql", "server": "vicidial", "sql": "SELECT 1"}]], "answer": "Those."}}
 EOJ
-python3 "$SRC/tests/llm/fake_llm.py" --log "$T/llm" --port-file "$T/llm.port" --model fake-ask \
+python3 "$SRC/tests/clients/fake_llm.py" --log "$T/llm" --port-file "$T/llm.port" --model fake-ask \
     --ask-plan "$T/plans.json" 2> "$T/llm.err" &
 LLM=$!
 wait_port "$T/llm.port" "$T/llm.err"

@@ -7,13 +7,51 @@ A file is named when the document holds its path (src/ROOM/FILE, include/callqa/
 name in backquotes (`FILE`) inside the section of its room: the section whose heading or first
 lines name the room's folder (src/ROOM/). Prints each file the document does not name, and each
 C file's name in backquotes that is no file of the tree (a document that
-names what was removed); exit 1 if any.
+names what was removed); and holds section 0's two pictures of the floors against each other
+and against the include check's: each room on the same floor in the drawing, the table and
+check_includes.py's FLOORS. Exit 1 if any differ.
 """
 import os
 import re
 import sys
 
 SRC_EXT = (".c", ".h")
+# a room's name in the drawing: at a line's start after its floor, or after two spaces, and
+# followed by two (its description)
+DRAWN_ROOM = re.compile(r"(?:^\s*\d*\s+|\s{2})([a-z]+)(?=\s{2})")
+TABLE_ROW = re.compile(r"^\|\s*(\d+)\s*\|([^|]*)\|")
+
+
+def floors(doc):
+    """section 0's drawing and table: ({room: floor}, {room: floor})"""
+    sec = doc.split("## 0.", 1)[1].split("\n## ", 1)[0]
+    drawing, table = {}, {}
+    block = sec.split("```", 2)[1]
+    floor = None
+    for line in block.splitlines():
+        m = re.match(r"^\s*(\d+)\s", line)
+        if m:
+            floor = int(m.group(1))
+        for room in DRAWN_ROOM.findall(line):
+            drawing[room] = floor
+    for line in sec.splitlines():
+        m = TABLE_ROW.match(line)
+        if m:
+            for room in re.findall(r"`([a-z]+)`", m.group(2)):
+                table[room] = int(m.group(1))
+    return drawing, table
+
+
+def floor_differences(doc, checked):
+    """each room whose floor the drawing, the table and the include check do not agree on"""
+    drawing, table = floors(doc)
+    out = []
+    for room in sorted(set(drawing) | set(table) | set(checked)):
+        got = (drawing.get(room), table.get(room), checked.get(room))
+        if len(set(got)) != 1:
+            out.append("room %s: floor %s in the drawing, %s in the table, %s in "
+                       "check_includes.py" % ((room,) + got))
+    return out
 
 
 def sources(root):
@@ -71,13 +109,20 @@ def main():
                     for m in re.findall(r"`((?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_]+\.[ch])`", doc)
                     if os.path.basename(m) not in known
                     and not os.path.basename(m)[:-2].isupper()})  # NAME.c: a placeholder
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from check_includes import FLOORS
+    differ = floor_differences(doc, FLOORS)
+    for d in differ:
+        print("docs/ARCHITECTURE.md, section 0: %s" % d)
     for m in missing:
         print("docs/ARCHITECTURE.md does not name %s" % m)
     for m in stale:
         print("docs/ARCHITECTURE.md names %s, which is no file of the tree" % m)
     print("%d source files, %d not named, %d names of no file" % (len(files), len(missing),
                                                                   len(stale)))
-    return 1 if missing or stale else 0
+    print("%d rooms on the same floor in the drawing, the table and the include check, %d not" %
+          (len(FLOORS) - len(differ), len(differ)))
+    return 1 if missing or stale or differ else 0
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@
 # violation and must report it (and pass on the tree as it is).
 #   - the include rule (check_includes.py): a client header that includes the pipeline's header
 #     (a room reaching up), in a copy of the tree; and a dependency file that says a client
-#     object read svc.h through another header (an indirect include);
+#     object read svc.h through another header (an indirect include); the service's own rule: a
+#     service file including proc.h, cq_engine.h or live.h, or calling the engine or src/proc,
+#     and service objects whose dependency files list an engine header (cq_engine.h; the
+#     report, cq_report.h, read through transcript.h; a stage's header);
 #   - the settings (test_config): a copy of docs/config.md with a setting's row removed, a
 #     default changed, and a row for a setting that does not exist;
-#   - docs/ARCHITECTURE.md (check_doc.py): a source file it does not name, and a C file's name
-#     that is no file of the tree.
+#   - docs/ARCHITECTURE.md (check_doc.py): a source file it does not name, a C file's name
+#     that is no file of the tree, and a room drawn on another floor than its table row says.
 #   usage: test_planted.sh SOURCE_DIR BUILD_DIR
 set -u
 SRC=$(cd "$1" && pwd)
@@ -56,17 +59,33 @@ check "planted: a service object that read cq_engine.h through a header fails th
 check "planted: ... and the failure names the object and the header" \
     grep -q "src/service/svc_hot.c (object svc_hot.c.o) reads include/callqa/cq_engine.h" "$T/svcdep.out"
 
-# a call as it happens is the pipeline's too: a service file including the live room's header by
-# a line of its own, and calling its follower and the engine directly
+# the service reaches the live room only through the pipeline's header: a service file including
+# the live room's header by a line of its own; and calling the engine and src/proc directly
 cp "$SRC/src/service/svc_hot.c" "$T/tree/src/service/svc_hot.c"
 sed -i 's|#include "svc_hot.h"|#include "svc_hot.h"\n#include "../live/live.h"|' "$T/tree/src/service/svc_hot.c"
-printf 'static void planted(lv_follow *f) { lv_follow_read(f, NULL, NULL); cq_engine_free(NULL); }\n' \
+printf 'static void planted(void) { proc_write_all(1, "", 0); cq_engine_free(NULL); }\n' \
     >> "$T/tree/src/service/svc_hot.c"
 python3 "$HERE/check_includes.py" "$T/tree" > "$T/live.out"
-check "planted: a service file including live.h and calling lv_follow_read and cq_engine_free fails" [ $? -eq 1 ]
+check "planted: a service file including live.h and calling proc_write_all and cq_engine_free fails" [ $? -eq 1 ]
 check "planted: ... naming live.h" grep -q 'src/service/svc_hot.c: #include "../live/live.h": the service includes no header of src/live' "$T/live.out"
-check "planted: ... and each call" sh -c "grep -q 'src/service/svc_hot.c: calls lv_follow_read' '$T/live.out' &&
+check "planted: ... and each call" sh -c "grep -q 'src/service/svc_hot.c: calls proc_write_all' '$T/live.out' &&
     grep -q 'src/service/svc_hot.c: calls cq_engine_free' '$T/live.out'"
+
+# no engine header reaches the service through any header: a service object that read the report
+# (cq_report.h, through a room's header such as transcript.h) and a stage's header
+mkdir -p "$T/build3/CMakeFiles/callqa_service.dir/src/service"
+{
+    echo "CMakeFiles/callqa_service.dir/src/service/svc_qa.c.o: \\"
+    echo " $SRC/src/service/svc_qa.c $SRC/src/service/svc_qa.h \\"
+    echo " $SRC/src/transcript/transcript.h $SRC/include/callqa/cq_report.h \\"
+    echo " $SRC/include/callqa/cq_finding.h $SRC/src/stages/stage.h"
+} > "$T/build3/CMakeFiles/callqa_service.dir/src/service/svc_qa.c.o.d"
+python3 "$HERE/check_includes.py" "$SRC" "$T/build3" > "$T/svcrep.out"
+check "planted: a service object that read cq_report.h and a stage's header through headers fails" [ $? -eq 1 ]
+check "planted: ... naming cq_report.h" \
+    grep -q "src/service/svc_qa.c (object svc_qa.c.o) reads include/callqa/cq_report.h: the service reads no header of the engine" "$T/svcrep.out"
+check "planted: ... cq_finding.h" grep -q "svc_qa.c.o) reads include/callqa/cq_finding.h" "$T/svcrep.out"
+check "planted: ... and the stage's header" grep -q "svc_qa.c.o) reads src/stages/stage.h" "$T/svcrep.out"
 
 check "the settings check passes on docs/config.md" "$B/tests/test_config" > /dev/null 2>&1
 grep -v '^| `vad_threshold`' "$SRC/docs/config.md" |
@@ -86,4 +105,11 @@ python3 "$HERE/check_doc.py" "$T/doc" > "$T/doc.out"
 check "planted: a source file the document does not name fails the document check" [ $? -eq 1 ]
 check "planted: ... naming it" grep -q "does not name src/base/planted_unnamed.c" "$T/doc.out"
 check "planted: ... and the name of no file" grep -q "names mel_gone.c, which is no file" "$T/doc.out"
+# the drawing of the floors with the pipeline drawn a floor down (on the ingest's line)
+rm "$T/doc/src/base/planted_unnamed.c"
+sed 's|^ 9  pipeline    |    pipeline    |' "$SRC/docs/ARCHITECTURE.md" > "$T/doc/docs/ARCHITECTURE.md"
+python3 "$HERE/check_doc.py" "$T/doc" > "$T/doc.out"
+check "planted: a room drawn on another floor than the table's fails the document check" [ $? -eq 1 ]
+check "planted: ... naming the room and both floors" \
+    grep -q "room pipeline: floor 10 in the drawing, 9 in the table, 9 in check_includes.py" "$T/doc.out"
 finish "planted violations"

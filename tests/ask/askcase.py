@@ -4,7 +4,7 @@
     askcase.py store-rows STORE              the QA store's rows (calls, analyses, scores, jobs,
                                              transcripts, among them the injections)
     askcase.py vicidial-sql                  ViciDial's rows, as SQL for the mariadb client
-    askcase.py plans OUT NOW                 the fake LLM's plans (tests/llm/fake_ask.py) for the
+    askcase.py plans OUT NOW                 the fake LLM's plans (tests/clients/fake_ask.py) for the
                                              red-team corpus and the ordinary questions; NOW: the
                                              Unix time the Prometheus questions are pinned to
     askcase.py redteam URL LOG BACKEND LEXICAL TYPES SET   the corpus through POST /ask: SET

@@ -8,7 +8,7 @@ lexical pre-check is off. With the pre-check on, "lexical" may refuse it first. 
 to its end within the time limit: SQLite's printf past the longest value answers NULL, at once;
 a server's long function that a fast machine ends before its time), "truncated" (Prometheus: the
 answer was cut at its series cap). An injection entry's query is what a stored transcript (or a
-ViciDial name) tells the model to run: the model obeys (tests/llm/fake_ask.py "inject"), and the
+ViciDial name) tells the model to run: the model obeys (tests/clients/fake_ask.py "inject"), and the
 layers must refuse what it asks.
 RUNS_AWAY: the long functions sized to run on the server for many times the watchdog's cut on
 any machine (11 s of PostgreSQL's CPU and 10-15 s of MariaDB's on a 2.1 GHz EPYC, where the cut

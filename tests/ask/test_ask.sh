@@ -2,9 +2,9 @@
 # test_ask.sh - POST /ask end to end, red-teamed (docs/ask.md). Real servers, each started here
 # under a temporary directory on loopback: MariaDB (Debian's mariadb-server) loaded with
 # ViciDial's schema (../shared/vicidial/schema.sql) and rows, read through an account with
-# column-level grants on a replica (read_only on); PostgreSQL (tests/pg/pg_lib.sh) for the
+# column-level grants on a replica (read_only on); PostgreSQL (tests/store/pg_lib.sh) for the
 # store's second backend; Prometheus (Debian's prometheus) scraping callqa's /metrics; and the
-# fake LLM (tests/llm/fake_llm.py) following the plans of tests/ask/askcase.py, the OpenAI
+# fake LLM (tests/clients/fake_llm.py) following the plans of tests/ask/askcase.py, the OpenAI
 # protocol against the SQLite store and the Anthropic one against PostgreSQL.
 #   - without an LLM: 503 no_llm, naming the /api/qa endpoints;
 #   - the red-team corpus (tests/ask/corpus.py, 97 queries in 12 categories) through the /ask
@@ -60,7 +60,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
-. "$HERE/../pg/pg_lib.sh"
+. "$HERE/../store/pg_lib.sh"
 export PYTHONPATH="$SRC/tests/lib${PYTHONPATH:+:$PYTHONPATH}"
 T0=$(date +%s)
 SHORT=1 # ask_timeout_sec of the services that run the queries the limit may refuse
@@ -116,7 +116,7 @@ U="http://127.0.0.1:$AP"
 prom_start "$T" callqa="127.0.0.1:$AP" prometheus=self || { echo "FAIL: Prometheus did not start"; exit 1; }
 PROMU=$PROM_URL
 python3 "$HERE/askcase.py" plans "$T/plans.json" "$(date +%s)"
-python3 "$SRC/tests/llm/fake_llm.py" --log "$T/llm" --port-file "$T/llm.port" --model fake-ask \
+python3 "$SRC/tests/clients/fake_llm.py" --log "$T/llm" --port-file "$T/llm.port" --model fake-ask \
     --ask-plan "$T/plans.json" 2> "$T/llm.err" &
 PIDS="$PIDS $!"
 wait_port "$T/llm.port" "$T/llm.err"

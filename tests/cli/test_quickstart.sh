@@ -27,8 +27,8 @@ mkdir -p "$T/models/vader"
 for m in "$SH"/models/*; do
     [ "$(basename "$m")" = nisqa ] || ln -s "$m" "$T/models/$(basename "$m")"
 done
-LEX="$ROOT/tests/sentiment/node_modules/vader-sentiment/vader_lexicon.txt"
-[ -f "$LEX" ] || (cd "$ROOT/tests/sentiment" && npm ci --silent > /dev/null)
+LEX="$ROOT/tests/scoring/vader/node_modules/vader-sentiment/vader_lexicon.txt"
+[ -f "$LEX" ] || (cd "$ROOT/tests/scoring/vader" && npm ci --silent > /dev/null)
 cp "$LEX" "$T/models/vader/vader_lexicon.txt"
 export CALLQA_MODEL_DIR="$T/models"
 

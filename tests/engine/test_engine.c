@@ -1,8 +1,8 @@
 /*
  * test_engine.c - the pipeline end to end on files the test writes: stereo, channel map,
  * fake stereo, mono mix, leg files, analyzer selection, limits, out-of-memory unwinding, and
- * the shapes of the old service's JSON fields (tests/report/ checks every field against
- * docs/report.md).
+ * the shapes of the old service's JSON fields (tests/engine/test_report_doc.sh checks every field
+ * against docs/report.md).
  */
 #include "testutil.h"
 

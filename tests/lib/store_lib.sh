@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # store_lib.sh - the store a test uses: SQLite files, or, when CALLQA_TEST_STORE=postgresql (the
 # `_pg` twins of tests/CMakeLists.txt), databases of a private PostgreSQL cluster started under
-# the test's folder (tests/pg/pg_lib.sh). Tests read and write the store only through
+# the test's folder (tests/store/pg_lib.sh). Tests read and write the store only through
 # tests/lib/storedb.py (in Python: `import storedb`; in shell: store_sql).
 #
 #   . tests/lib/store_lib.sh
@@ -32,7 +32,7 @@ done
     echo "store_lib.sh: cannot find tests/lib/storedb.py from $0" >&2
     exit 1
 }
-. "$STORE_LIB_DIR/../pg/pg_lib.sh"
+. "$STORE_LIB_DIR/../store/pg_lib.sh"
 
 STORE_KIND=sqlite
 case ${CALLQA_TEST_STORE:-sqlite} in

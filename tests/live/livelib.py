@@ -22,7 +22,7 @@ FRAME = 80  # 10 ms at 8 kHz
 # A talker is one voice: its files under the corpus, or one speaker's turns in a conversation
 # ("rttm:" the pyannote call's RTTM, "manifest:" the speaker_segments of the pyAudioAnalysis
 # example). The P.862 originals name no talker; three pairs of files are one voice each (as in
-# tests/diarization/mkmix.py), so each pair is one talker here.
+# tests/dsp/mkmix.py), so each pair is one talker here.
 TALKERS = {
     # Allison Smith, the voice of the Asterisk core sounds: the corpus's real IVR prompts. Her
     # recordings are split by file between the two sets (ALLISON_FILES below).

@@ -875,7 +875,7 @@ static void test_pending(void **state)
     uint8_t b[16];
     put(a, b, lv_as_encode_hangup(b, sizeof(b)));
     WAIT_STATS(s, st, st.calls == 1 && st.active == 0); /* the call ended, finished, freed */
-    assert_int_equal(st.unidentified, 0);
+    assert_int_equal(st.ident.waiting, 0);
     char text[8192];
     finish(s, t, pfd, &st, text, sizeof(text), NULL);
     close(q3);
@@ -885,8 +885,8 @@ static void test_pending(void **state)
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.refused_full, 0);
     /* q1, q2, and q3 when the WebSocket connection came (one pool, one share for both inputs) */
-    assert_int_equal(st.ident_evicted, 3);
-    assert_int_equal(st.ident_timeout, 2); /* the slow one, the WebSocket */
+    assert_int_equal(st.ident.evicted, 3);
+    assert_int_equal(st.ident.timeout, 2); /* the slow one, the WebSocket */
     assert_int_equal(count(text, "-000000000009\",\"input\":\"audiosocket\",\"type\":\"call_end\","
                                  "\"reason\":\"hangup\",\"rate_hz\":8000,\"audio_sec\":0.400"),
                      1);
@@ -943,7 +943,7 @@ static void test_pending_spoken(void **state)
         close(o[i]);
     close(w);
     assert_int_equal(st.calls, 1);
-    assert_int_equal(st.ident_evicted, 6);
+    assert_int_equal(st.ident.evicted, 6);
     assert_int_equal(count(text,
                            "{\"call\":\"spoke-1\",\"input\":\"websocket\",\"type\":\"call_end\","
                            "\"reason\":\"hangup\""),
@@ -1049,13 +1049,13 @@ static void test_agi_pending(void **state)
     close(a);
     printf("FastAGI: %llu accepted, %llu NOTSURE, %llu evicted, %llu timed out, %llu refused\n",
            (unsigned long long)st.accepted, (unsigned long long)st.notsure,
-           (unsigned long long)st.ident_evicted, (unsigned long long)st.ident_timeout,
+           (unsigned long long)st.ident.evicted, (unsigned long long)st.ident.timeout,
            (unsigned long long)st.refused);
     assert_int_equal(st.notsure, 1);
-    assert_int_equal(st.ident_evicted, 2); /* q1, q2 */
-    assert_int_equal(st.ident_timeout, 2); /* q3, the slow one */
+    assert_int_equal(st.ident.evicted, 2); /* q1, q2 */
+    assert_int_equal(st.ident.timeout, 2); /* q3, the slow one */
     assert_int_equal(st.refused, 0);
-    assert_int_equal(st.unidentified, 0);
+    assert_int_equal(st.ident.waiting, 0);
 }
 
 /* Wait until the FastAGI server has accepted n connections and each has its environment whole
@@ -1064,11 +1064,11 @@ static void agi_settled(lv_agi_server *s, uint64_t n)
 {
     lv_agi_server_stats st;
     double until = mono() + tu_hang_sec(60);
-    for (lv_agi_server_get_stats(s, &st); st.accepted < n || st.unidentified;
+    for (lv_agi_server_get_stats(s, &st); st.accepted < n || st.ident.waiting;
          lv_agi_server_get_stats(s, &st)) {
         if (mono() > until)
             fail_msg("the FastAGI server: %llu accepted, %llu still sending, not %llu settled",
-                     (unsigned long long)st.accepted, (unsigned long long)st.unidentified,
+                     (unsigned long long)st.accepted, (unsigned long long)st.ident.waiting,
                      (unsigned long long)n);
         usleep(5000);
     }

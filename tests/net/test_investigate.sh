@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_investigate.sh - why did this call go wrong: `callqa investigate` and POST /investigate
-# (src/net/investigate.c, inv_run.c, src/service/svc_investigate.c) on corpus captures and on
+# (src/net/net_investigate.c, inv_run.c, src/service/svc_investigate.c) on corpus captures and on
 # captures made from corpus calls (tests/net/wav_to_pcap.py: the call's own G.711 bytes as RTP):
 #   - the cross-checks against the recording: a one-way recording while RTP flowed both ways,
 #     a one-way recording with RTP one way, each 10 s of network loss and MOS beside NISQA's

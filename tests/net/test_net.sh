@@ -514,7 +514,7 @@ d = json.loads(subprocess.run(['$SVC', 'sip', '--json', '$T/hep-rtcp.pcap'], cap
                               text=True).stdout)
 sys.exit(not (d['counts']['hep'] == 14 and len(d['sip']) == 3 and len(d['rtcp']) == 10))"
 
-# the legs of one call across a B2BUA or an SBC (src/net/legs.c): the generated calls
+# the legs of one call across a B2BUA or an SBC (src/net/net_legs.c): the generated calls
 # (gen_pcap.py b2bua: each rule once, and legs that must stay alone) and the corpus's real
 # Asterisk B2BUA capture; no other corpus capture has a call of two legs ($T/b2bua.pcap: made
 # with the other generated captures, above)

@@ -1,5 +1,5 @@
 /*
- * test_dnsmos.c - DNSMOS (src/nn/dnsmos.c, src/stages/dnsmos.c).
+ * test_dnsmos.c - DNSMOS (src/nn/dnsmos.c, src/stages/stage_dnsmos.c).
  *
  * Without ../shared: the 3x3 convolution's AVX2 kernel and its plain C loops against the direct
  * scalar definition, on random images of every layer shape the two networks use; the window

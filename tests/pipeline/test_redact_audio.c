@@ -287,8 +287,8 @@ static void test_pause_codes(void **state)
  * word ending in a stop's closure and release, and the agent's next question 0.56 s after it; the
  * ASR's word times off by one shift per segment
  * (+0.27 s for the customer's, -0.22 s for the agent's) and a few ms more per word, as
- * tests/asr/fake_asr.py's jitter and an ASR's own errors place them. The copy must be silent over
- * every word of the card on its channel, and every other word, on either channel, within 3 dB
+ * tests/clients/fake_asr.py's jitter and an ASR's own errors place them. The copy must be silent
+ * over every word of the card on its channel, and every other word, on either channel, within 3 dB
  * of its level in the recording: the silence covers the value and nothing else. */
 
 typedef struct said {

@@ -21,7 +21,7 @@ if [ ! -f "$CLIP" ]; then
 fi
 CQ=$1
 HERE=$(dirname "$0")
-. "$HERE/../pg/pg_lib.sh"
+. "$HERE/../store/pg_lib.sh"
 . "$HERE/../lib.sh" # wait_until (its check is replaced below)
 if ! pg_available; then
     echo "SKIP: PostgreSQL's server is not installed (scripts/deps installs it)"

@@ -25,11 +25,11 @@ fi
 CQ=$1
 C=$2/calls
 HERE=$(dirname "$0")
-if [ ! -f "$HERE/../pg/pg_lib.sh" ]; then
-    echo "SKIP: tests/pg/pg_lib.sh (the tests' PostgreSQL) is missing"
+if [ ! -f "$HERE/../store/pg_lib.sh" ]; then
+    echo "SKIP: tests/store/pg_lib.sh (the tests' PostgreSQL) is missing"
     exit 77
 fi
-. "$HERE/../pg/pg_lib.sh"
+. "$HERE/../store/pg_lib.sh"
 if ! pg_available; then
     echo "SKIP: PostgreSQL's server is not installed (scripts/deps installs it)"
     exit 77

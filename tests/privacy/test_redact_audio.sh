@@ -3,7 +3,7 @@
 # tests/privacy/mkcorpus.py (two-leg calls synthesised word by word with espeak-ng, 8 kHz PCM,
 # u-law, A-law and GSM 06.10 legs, entities and as many near-misses, the Harper Valley calls'
 # numbers) uploaded through `callqa serve`, analysed, transcribed and scored by `callqa worker`
-# against the fake ASR (tests/asr/fake_asr.py --mode script: the words said, numbers spelled,
+# against the fake ASR (tests/clients/fake_asr.py --mode script: the words said, numbers spelled,
 # written or as homophones, times jittered by up to 0.3 s) and the fake LLM (its requests
 # kept), with redaction on; then tests/privacy/score_redaction.py:
 #   - text and audio recall and precision per entity type (printed; goals: text recall of card,
@@ -48,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
-ASR_DIR=$HERE/../asr
+ASR_DIR=$HERE/../clients
 . "$ASR_DIR/asr_lib.sh"
 . "$HERE/../pipeline/pipeline_lib.sh"
 unset CALLQA_TEST_STORE # the scoring reads the store's SQLite file itself
@@ -122,10 +122,10 @@ ncalls=$(wc -l < "$T/corpus/calls.tsv")
 fake_start "$T/asr" --protocol openai --mode openai,script,mixed,jitter \
     --script "$T/corpus/script.json"
 save=""
-python3 "$HERE/../llm/fake_llm.py" --help 2>/dev/null | grep -q -- --save-bodies && save=--save-bodies
+python3 "$HERE/../clients/fake_llm.py" --help 2>/dev/null | grep -q -- --save-bodies && save=--save-bodies
 mkdir -p "$T/llm"
 # shellcheck disable=SC2086 # $save is empty or one word
-python3 "$HERE/../llm/fake_llm.py" --log "$T/llm" --port-file "$T/llm/port" --key sk-test-123 \
+python3 "$HERE/../clients/fake_llm.py" --log "$T/llm" --port-file "$T/llm/port" --key sk-test-123 \
     --model fake-model $save 2> "$T/llm/fake.err" &
 LFAKE=$!
 wait_port "$T/llm/port" "$T/llm/fake.err"

@@ -36,7 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
-ASR_DIR=$HERE/../asr
+ASR_DIR=$HERE/../clients
 . "$ASR_DIR/asr_lib.sh"
 export CALLQA_MODEL_DIR="$SH/models"
 CARD=4111111111111111
@@ -81,7 +81,7 @@ printf 'sk-test-123\n' > "$T/key"
 chmod 600 "$T/key"
 mkdir -p "$T/llm"
 printf '{}' > "$T/llm/scenario.json"
-python3 "$HERE/../llm/fake_llm.py" --log "$T/llm" --port-file "$T/llm/port" --key sk-test-123 \
+python3 "$HERE/../clients/fake_llm.py" --log "$T/llm" --port-file "$T/llm/port" --key sk-test-123 \
     --model fake-model --scenario "$T/llm/scenario.json" --save-bodies 2> "$T/llm/fake.err" &
 LFAKE=$!
 wait_port "$T/llm/port" "$T/llm/fake.err"

@@ -423,7 +423,7 @@ static void test_one_child_host(void **state)
     }
     pclose(f);
     f = popen("grep -rl 'proc_host_run(' " CQ_SOURCE_DIR "/src/cli/main.c " CQ_SOURCE_DIR
-              "/src/pipeline/worker.c " CQ_SOURCE_DIR "/src/pipeline/host.c",
+              "/src/pipeline/worker.c " CQ_SOURCE_DIR "/src/pipeline/pl_host.c",
               "r");
     assert_non_null(f);
     int n = 0;

@@ -1,6 +1,6 @@
 """cat_ask.py - POST /ask's time (docs/ask.md, "Time"): one call of a function the time limit
 cannot see inside, and a long /ask beside other callers' requests. The service runs on a SQLite
-store with the fake LLM of tests/llm (fake_llm.py --ask-plan: it asks for the query of the
+store with the fake LLM of tests/clients (fake_llm.py --ask-plan: it asks for the query of the
 question's plan, then answers).
 
   ask_functions    instr, LIKE, GLOB, replace, trim over long text (the review's 2 million
@@ -107,7 +107,7 @@ class Ask:
         plans(os.path.join(root, "plans.json"))
         port_file = os.path.join(root, "llm.port")
         self.llm = subprocess.Popen(
-            [sys.executable, os.path.join(SRC, "tests", "llm", "fake_llm.py"), "--log",
+            [sys.executable, os.path.join(SRC, "tests", "clients", "fake_llm.py"), "--log",
              os.path.join(root, "llm"), "--port-file", port_file, "--model", "fake-ask",
              "--ask-plan", os.path.join(root, "plans.json")],
             stderr=open(os.path.join(root, "llm.err"), "ab"))

@@ -244,7 +244,7 @@ class Fixture:
                                     ("ask: rows with a card, tools", "tools"))}, f,
                       ensure_ascii=False)
         self.llm = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "..", "llm", "fake_llm.py"), "--log",
+            [sys.executable, os.path.join(HERE, "..", "clients", "fake_llm.py"), "--log",
              self.llm_dir, "--port-file", port_file, "--key", "sk-test-123", "--model",
              "fake-model", "--save-bodies", "--ask-plan", plan],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.llm_dir, "err"), "wb"))

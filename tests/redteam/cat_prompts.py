@@ -111,7 +111,7 @@ class Fixture:
             json.dump(self.plans, f)
         pf = os.path.join(self.llm_dir, "port")
         self.llm = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "..", "llm", "fake_llm.py"), "--log",
+            [sys.executable, os.path.join(HERE, "..", "clients", "fake_llm.py"), "--log",
              self.llm_dir, "--port-file", pf, "--key", "sk-test-123", "--model", "fake-model",
              "--save-bodies", "--ask-plan", plan],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.llm_dir, "err"), "wb"))

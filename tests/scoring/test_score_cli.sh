@@ -64,7 +64,7 @@ assert {k: c["score"] for k, c in a["categories"].items()} == \
 ' "$T/out.json" "$T/out3.json"
 
 # the sentiment trend (docs/sentiment.md): without the lexicon, null with the reason; with the
-# lexicon of the reference npm package (installed by the build in tests/sentiment/), each
+# lexicon of the reference npm package (installed by the build in tests/scoring/vader/), each
 # speaker's quarters, first/last/shift and the customer's drop, consistent with each other
 check "without VADER's lexicon: sentiment null, and why" python3 -c '
 import json, sys
@@ -72,7 +72,7 @@ d = json.load(open(sys.argv[1]))
 assert d["sentiment"] is None, d["sentiment"]
 assert d["sentiment_status"].startswith("the VADER lexicon is not installed"), d["sentiment_status"]
 ' "$T/out.json"
-LEX=$SRC/tests/sentiment/node_modules/vader-sentiment/vader_lexicon.txt
+LEX=$SRC/tests/scoring/vader/node_modules/vader-sentiment/vader_lexicon.txt
 if [ -f "$LEX" ]; then
     mkdir -p "$T/models/vader"
     cp "$LEX" "$T/models/vader/vader_lexicon.txt"
@@ -107,7 +107,7 @@ d = json.load(open(sys.argv[1]))
 assert d["sentiment"] is None and "is refused: line 1" in d["sentiment_status"], d["sentiment_status"]
 ' "$T/out5.json"
 else
-    check "tests/sentiment/node_modules holds the reference lexicon (the build runs npm ci)" false
+    check "tests/scoring/vader/node_modules holds the reference lexicon (the build runs npm ci)" false
 fi
 
 printf '{"categories": [{"key": "a", "weight": 0.5, "method": "llm", "spec": {"rubric": "r"}}]}' > "$T/bad1.json"

@@ -4,7 +4,7 @@
  * per speaker and quarter (midpoints, duration weights, nulls), first/last/shift, the
  * customer's drop and when it is null, the JSON shape, null with a reason without a lexicon,
  * and the drop as a scorecard figure. The port against the reference implementation is
- * tests/sentiment/test_vader.mjs.
+ * tests/scoring/vader/test_vader.mjs.
  */
 #include <jansson.h>
 #include <math.h>

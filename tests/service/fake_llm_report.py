@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fake_llm_report.py - tests/llm/fake_llm.py (same arguments, same answers and records) that
+"""fake_llm_report.py - tests/clients/fake_llm.py (same arguments, same answers and records) that
 also keeps what each request asked, for GET /ai-analyze's tests: DIR/texts.jsonl holds one
 object per request, {provider, system, user} (user: the user turns' texts, in order), so the
 test can check that the report went inside the <call_report> data block."""
@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "llm"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients"))
 import fake_llm  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_ai_analyze.sh - GET /ai-analyze end to end: `callqa serve` against a real HTTP recording
 # server (python3 -m http.server) holding ViciDial legs of corpus calls, and the fake LLM
-# providers (tests/llm/fake_llm.py, through tests/service/fake_llm_report.py, which also keeps
+# providers (tests/clients/fake_llm.py, through tests/service/fake_llm_report.py, which also keeps
 # what each request asked).
 #   - the old shape (ai_analysis, model, has_legs, analysis_time_sec with their types), engine
 #     and findings; without an LLM: engine rules, model null, verdicts citing the report's own

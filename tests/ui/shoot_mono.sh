@@ -7,7 +7,7 @@
 # and sentiment scored with VADER's lexicon by `callqa worker`; then the call views are
 # photographed, light and dark, with the speakers' and sentiment lanes.
 #   usage: shoot_mono.sh BUILD/callqa SHARED_DIR OUT_DIR
-# Needs sox, node with ui/'s packages (playwright-core), Chromium, and tests/sentiment/'s npm
+# Needs sox, node with ui/'s packages (playwright-core), Chromium, and tests/scoring/vader/'s npm
 # packages (the lexicon: npm ci there).
 set -eu
 CQ=$1
@@ -16,14 +16,14 @@ OUT=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/../lib.sh"
-ASR_DIR="$ROOT/tests/asr"
-. "$ROOT/tests/asr/asr_lib.sh"
+ASR_DIR="$ROOT/tests/clients"
+. "$ROOT/tests/clients/asr_lib.sh"
 T=$(mktemp -d)
 SERVE=""
 FAKE=""
 trap '[ -n "$SERVE" ] && kill $SERVE 2> /dev/null; [ -n "$FAKE" ] && kill $FAKE 2> /dev/null; rm -rf "$T"' EXIT
-LEX="$ROOT/tests/sentiment/node_modules/vader-sentiment/vader_lexicon.txt"
-[ -f "$LEX" ] || (cd "$ROOT/tests/sentiment" && npm ci --silent > /dev/null)
+LEX="$ROOT/tests/scoring/vader/node_modules/vader-sentiment/vader_lexicon.txt"
+[ -f "$LEX" ] || (cd "$ROOT/tests/scoring/vader" && npm ci --silent > /dev/null)
 mkdir -p "$T/models/vader"
 for m in "$SH"/models/*; do ln -s "$m" "$T/models/$(basename "$m")"; done
 cp "$LEX" "$T/models/vader/vader_lexicon.txt"
