@@ -66,8 +66,6 @@ def run(*args, stdin=None):
     return subprocess.run([CQ, *args], input=stdin, capture_output=True, text=True)
 
 
-
-
 def wav(path, seconds=1.0, rate=8000):
     """A mono PCM16 WAV of a quiet tone."""
     import math

@@ -47,8 +47,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from cqport import free_port  # noqa: E402  a port below the ephemeral range
 
 
-
-
 def uuid_of(i):
     return "c0ffee00" + "%024x" % (i + 1)
 

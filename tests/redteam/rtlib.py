@@ -34,8 +34,6 @@ def check(name, ok, detail=""):
     return ok
 
 
-
-
 class Service:
     """`callqa serve` on a free port with a store of its own under a temporary directory."""
 

@@ -63,8 +63,6 @@ def run(*args, stdin=None):
     return subprocess.run([CQ, *args], input=stdin, capture_output=True, text=True)
 
 
-
-
 def wall(ago=0.0):
     t = time.time() - ago
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
