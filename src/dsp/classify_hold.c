@@ -30,12 +30,13 @@
  * apart speaks again while that probe sounds or within REPLY_MIN of its end, so it cannot answer
  * it (0.77 + 0.54 s of the built-in probe + 0.26 s) */
 #define PROBE_PAUSE_NEXT 24
-#define PROBE_MAX 3     /* probes per candidate */
-#define PROBE_ANSWERS 2 /* of them answered: a person */
-#define REPLY_MIN 8     /* a reply starts 0.26 s after the probe's end at the earliest, */
-#define REPLY_MAX 40    /* and 1.28 s after it at the latest, */
-#define REPLY_PAUSE 4   /* after 0.13 s or more of pause, */
-#define REPLY_SPEECH 3  /* and is confirmed by its 3rd speech frame (96 ms) */
+#define PROBE_MAX 3        /* probes per candidate */
+#define PROBE_ANSWERS 2    /* of them answered: a person */
+#define REPLY_MIN 8        /* a reply starts 0.26 s after the probe's end at the earliest, */
+#define REPLY_MAX 40       /* and 1.28 s after it at the latest, */
+#define REPLY_MAX_FIRST 47 /* 1.5 s for the first reply, which the next one confirms */
+#define REPLY_PAUSE 4      /* after 0.13 s or more of pause, */
+#define REPLY_SPEECH 3     /* and is confirmed by its 3rd speech frame (96 ms) */
 /* remembered announcements (docs/live.md, "Remembered announcements") */
 #define FP_BIN0 10      /* 312 Hz */
 #define FP_WIDTH 6      /* bins (187.5 Hz) per band: up to 3500 Hz */
@@ -354,7 +355,8 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         }
         if (speech) {
             if (!L->pr_reply) {
-                if (i >= L->pr_end + REPLY_MAX || pause < REPLY_PAUSE || L->pr_talked) {
+                const size_t last = L->pr_answers ? REPLY_MAX : REPLY_MAX_FIRST;
+                if (i >= L->pr_end + last || pause < REPLY_PAUSE || L->pr_talked) {
                     L->pr_out = 0; /* too late, or the line spoke on through it: no reply */
                     return CQ_OK;
                 }
@@ -374,7 +376,7 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         }
         if (L->pr_reply && L->pr_pause >= REPLY_PAUSE)
             L->pr_reply = 0; /* a blip of speech, not a reply: listen on */
-        if (!L->pr_reply && i >= L->pr_end + REPLY_MAX)
+        if (!L->pr_reply && i >= L->pr_end + (L->pr_answers ? REPLY_MAX : REPLY_MAX_FIRST))
             L->pr_out = 0; /* no reply */
         if (L->pr_out)
             return CQ_OK;
