@@ -462,8 +462,9 @@ static int live_arrival(cq_classifier *c, size_t i)
         return rc;
     if (c->p.live == CQ_LIVE_HOLD)
         return c->p.have_vad ? cq__cls_live_hold_arrival(c, i) : CQ_OK;
-    rc = cq__cls_live_amd(c, i);
-    return rc != CQ_OK ? rc : cq__cls_live_beep(c, i);
+    /* the beep first: its last frame, not a tone any more, would lengthen the greeting */
+    rc = cq__cls_live_beep(c, i);
+    return rc != CQ_OK ? rc : cq__cls_live_amd(c, i);
 }
 
 static int is_active_nonspeech(const cq_classifier *c, size_t j)

@@ -18,9 +18,10 @@
 /* 3.0 s of quiet after a machine's greeting, no beep: its end (a beep came up to 1.7 s after the
  * greeting on the dev calls; 1.5 s put message_end before it) */
 #define MSG_QUIET 94
-/* 0.99 s of pause after a shorter greeting: the pause a person leaves for an answer, a person
- * (shorter pauses are within the greeting) */
-#define AMD_PAUSE 31
+/* 0.96 s of pause after a shorter greeting: the pause a person leaves for an answer, a person
+ * (a pause of 1 s is 30 or 31 whole frames of 32 ms, by where it falls; shorter pauses are within
+ * the greeting) */
+#define AMD_PAUSE 30
 
 /* AMD mode, a machine: the moment to leave a message (Twilio's DetectMessageEnd), frame `at`:
  * the beep's end, or MSG_QUIET after the greeting's last sound when no beep came. */
