@@ -76,5 +76,18 @@ printf 'CQFP1\n\001\000\000\000\003co' > "$T/bad.fps"
 "$CQ" live --audiosocket 127.0.0.1:0 --live hold --announce-file "$T/bad.fps" --events "$T/e3.jsonl" \
     --model-dir "$C/../models" 2> "$T/bad.err" && { echo "FAIL: a malformed announce file was taken"; st=1; }
 grep -q "move it aside" "$T/bad.err" || { echo "FAIL: no clear error for a malformed announce file"; st=1; }
+# announcements heard for the first time that a reply window is fooled by (single words 0.6-1.5 s
+# apart, prompts that pause mid-sentence; mkseq.py --hard): the first seven of the dev calls of
+# docs/live-decisions.md, two of which a single reply called people (hold_dev_004, _006). Two
+# replies must confirm: no person before the person.
+$PY "$SRC/tests/live/mkseq.py" --set dev --n 7 --seed 65 --probe --hard --corpus "$C" --out "$T/hard" > /dev/null ||
+    { echo "FAIL: mkseq.py --probe --hard"; exit 1; }
+grep -q '"announce_kind": "words"' "$T"/hard/*.json || { echo "FAIL: no words announcement in the set"; st=1; }
+$PY "$SRC/tests/live/probe_run.py" --seqs "$T/hard" --callqa "$CQ" --as-send "$AS" \
+    --models "$C/../models" --pace 4 --jobs 7 --out "$T/hout" > "$T/hard.txt" 2>&1 ||
+    { echo "FAIL: probe_run.py --hard: $(tail -3 "$T/hard.txt")"; st=1; }
+tail -1 "$T/hard.txt"
+grep -q "FALSE human" "$T/hard.txt" && { echo "FAIL: a human before the person (announcements heard first)"; st=1; }
+grep -q "false human 0" "$T/hard.txt" || { echo "FAIL: no score for the hard set"; st=1; }
 [ $st = 0 ] && echo "live probe: all checks passed"
 exit $st
