@@ -22,6 +22,10 @@
  * (a pause of 1 s is 30 or 31 whole frames of 32 ms, by where it falls; shorter pauses are within
  * the greeting) */
 #define AMD_PAUSE 30
+/* 1.6 s of quiet after the greeting, or sound again after AMD_PAUSE: a person. The wait past
+ * AMD_PAUSE lets the beep that a machine plays after its greeting begin (up to 1.6 s after it; a
+ * tone under way holds the decision until it ends); a person who speaks again is decided then. */
+#define AMD_DECIDE 50
 
 /* AMD mode, a machine: the moment to leave a message (Twilio's DetectMessageEnd), frame `at`:
  * the beep's end, or MSG_QUIET after the greeting's last sound when no beep came. */
@@ -40,7 +44,20 @@ int cq__cls_live_amd(cq_classifier *c, size_t i)
     live_state *L = &c->lv;
     /* a greeting is any sound but a steady tone: the VAD misses many a short "hello?" */
     int speech = c->p.have_vad && c->vad[i] >= SPEECH_PROB;
-    if (speech || (c->fr[i].db >= c->p.silence_db && !c->fr[i].tonebin)) {
+    int sound = speech || (c->fr[i].db >= c->p.silence_db && !c->fr[i].tonebin);
+    if (sound && L->g_on && !L->done && i - L->g_last >= AMD_PAUSE) {
+        /* sound again after the pause a person leaves: a person who says "hello?" again, once
+         * it lasts two frames (a beep's first frame, not yet read as a tone, is one) */
+        if (++L->g_again < 2)
+            return CQ_OK;
+        L->done = 1;
+        cq_call_event e = {.confidence = 1,
+                           .speech_sec = cq__cls_frame_sec(L->g_speech),
+                           .quiet_sec = cq__cls_frame_sec(i - 1 - L->g_last)};
+        return cq__cls_live_event(c, CQ_EV_HUMAN, L->g_start, i - 1, "short_then_pause", &e);
+    }
+    L->g_again = 0;
+    if (sound) {
         if (!L->g_on)
             L->g_on = 1, L->g_start = i, L->g_last = i, L->g_speech = 0, L->g_maxpause = 0;
         if (i - L->g_last > L->g_maxpause)
@@ -59,7 +76,9 @@ int cq__cls_live_amd(cq_classifier *c, size_t i)
         e.quiet_sec = cq__cls_frame_sec(L->g_maxpause);
         return cq__cls_live_event(c, CQ_EV_MACHINE, L->g_start, i + 1, "long_greeting", &e);
     }
-    if (i + 1 - L->g_last >= AMD_PAUSE) {
+    /* a steady tone under way after the greeting may be the beep: wait for its end */
+    int tone = L->bp_len && L->bp_bin != 1000;
+    if (i + 1 - L->g_last >= AMD_DECIDE && !tone) {
         L->done = 1;
         e.quiet_sec = cq__cls_frame_sec(i + 1 - L->g_last);
         return cq__cls_live_event(c, CQ_EV_HUMAN, L->g_start, i + 1, "short_then_pause", &e);

@@ -56,9 +56,10 @@ typedef struct live_state {
     int cand_music;     /* a music frame came since it began */
     int g_on;           /* amd: the greeting began */
     size_t g_start, g_last, g_speech, g_maxpause;
-    int beep_done;           /* amd: the beep is out */
-    int machine;             /* amd: the decision was a machine */
-    int msg_done;            /* amd: its message_end is out */
+    int g_again;   /* amd: frames of sound since a pause of AMD_PAUSE, not yet the greeting's */
+    int beep_done; /* amd: the beep is out */
+    int machine;   /* amd: the decision was a machine */
+    int msg_done;  /* amd: its message_end is out */
     size_t bp_start, bp_len; /* the single-tone run under way */
     int bp_bin;
     double bp_sum;            /* its bins, summed (the mean is its frequency) */

@@ -34,7 +34,7 @@
  * The causes, in AMD()'s vocabulary (docs.asterisk.org, Dialplan Applications, AMD: "HUMAN -
  * Silence Duration - afterGreetingSilence", "LONGGREETING - Voice Duration - Greeting",
  * "TOOLONG - Total Time"), with the streaming classifier's own thresholds (cq_classify.h):
- *   human (short_then_pause)          HUMAN, HUMAN-<pause ms>-960
+ *   human (short_then_pause)          HUMAN, HUMAN-<pause ms>-1600
  *   machine (long_greeting)           MACHINE, LONGGREETING-<greeting ms>-3520
  *   machine (beep_after_greeting)     MACHINE, LONGGREETING-<greeting ms to the beep>-3520
  *   no decision within timeout_sec    NOTSURE, TOOLONG-<ms waited>
@@ -66,8 +66,9 @@
 #include "callqa/cq_clock.h"
 #include "live_int.h"
 
-/* the classifier's pause after a short greeting: a person (30 frames of 32 ms) */
-#define AFTER_GREETING_MS 960
+/* the classifier's pause after a short greeting that decides a person (50 frames of 32 ms; one of
+ * 30 frames decides too when the person speaks again) */
+#define AFTER_GREETING_MS 1600
 #define GREETING_MS 3520        /* its longest greeting of a person: 110 frames of 32 ms */
 #define QUIET_HANDOVER_MS 1280  /* hold: the quiet before a person (40 frames) */
 #define NO_MUSIC_AFTER_MS 10500 /* hold: speech with no music after it (328 frames) */

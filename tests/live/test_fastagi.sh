@@ -178,7 +178,7 @@ def expected(i):
     for l in open("%s/seq%d.ref" % (T, i)):
         e = json.loads(l)
         if e["type"] == "human":
-            return "HUMAN", "HUMAN-%d-960" % round(e["quiet_sec"] * 1000)
+            return "HUMAN", "HUMAN-%d-1600" % round(e["quiet_sec"] * 1000)
         if e["type"] == "machine":
             return "MACHINE", "LONGGREETING-%d-3520" % round((e["end"] - e["start"]) * 1000)
     return "HANGUP", ""

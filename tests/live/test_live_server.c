@@ -1126,7 +1126,7 @@ static void test_agi_unknown(void **state)
         put(k[i], (const uint8_t *)"200 result=1\n", 13);
         an = 0;
         take(k[i], ans, sizeof(ans), &an, "\n");
-        assert_non_null(strstr(ans, "SET VARIABLE AMDCAUSE \"HUMAN-800-960\""));
+        assert_non_null(strstr(ans, "SET VARIABLE AMDCAUSE \"HUMAN-800-1600\""));
         put(k[i], (const uint8_t *)"200 result=1\n", 13);
         assert_true(closed_within(k[i], tu_hang_sec(30)) >= 0);
     }
