@@ -30,13 +30,18 @@
  * apart speaks again while that probe sounds or within REPLY_MIN of its end, so it cannot answer
  * it (0.77 + 0.54 s of the built-in probe + 0.26 s) */
 #define PROBE_PAUSE_NEXT 24
-#define PROBE_MAX 3        /* probes per candidate */
+#define PROBE_MAX 3        /* probes per candidate, heard in quiet */
+#define PROBE_OVER_MAX 3   /* and at most this many more that the line talked over */
 #define PROBE_ANSWERS 2    /* of them answered: a person */
 #define REPLY_MIN 8        /* a reply starts 0.26 s after the probe's end at the earliest, */
 #define REPLY_MAX 40       /* and 1.28 s after it at the latest, */
 #define REPLY_MAX_FIRST 47 /* 1.5 s for the first reply, which the next one confirms */
 #define REPLY_PAUSE 4      /* after 0.13 s or more of pause, */
 #define REPLY_SPEECH 3     /* and is confirmed by its 3rd speech frame (96 ms) */
+/* A reply starts at its first frame of sound (-40 dBFS or more) before the VAD's first speech
+ * frame: Silero rose up to 0.6 s into a reply's sound on the dev calls, past the window, so its
+ * speech is waited for this long after the window while a sound begun within it goes on. */
+#define REPLY_LAG 19
 /* remembered announcements (docs/live.md, "Remembered announcements") */
 #define FP_BIN0 10      /* 312 Hz */
 #define FP_WIDTH 6      /* bins (187.5 Hz) per band: up to 3500 Hz */
@@ -128,7 +133,7 @@ static int hold_human(cq_classifier *c, size_t i, const char *rule)
                        .speech_sec = cq__cls_frame_sec(L->cand_speech),
                        .quiet_sec = cq__cls_frame_sec(L->cand_quiet),
                        .music_sec = cq__cls_frame_sec(i + 1 - L->last_music),
-                       .cycles = reply ? L->pr_count : 0,
+                       .cycles = reply ? L->pr_sent : 0,
                        .reply_sec = reply ? cq__cls_frame_sec(L->pr_reply - L->pr_end) : 0};
     int rc = cq__cls_live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, rule, &e);
     return rc != CQ_OK ? rc : hold_ended(c, i, "human");
@@ -341,6 +346,26 @@ int cq__cls_live_hold_decided(cq_classifier *c, size_t i, int cls)
  * drops the candidate (cq__cls_live_hold_decided), and the probe with it. The passive rule
  * (quiet_handover) does not decide while probes can be sent; no_music_after still does.
  */
+/* The probe out is over unanswered. One the line talked over was not heard in quiet: it is not
+ * one of the candidate's PROBE_MAX (a person finishing a long greeting over it would spend them;
+ * a recording that talks over it cannot answer it), but one of PROBE_OVER_MAX. */
+static void probe_over(live_state *L)
+{
+    L->pr_out = 0;
+    if (L->pr_talked)
+        L->pr_count--, L->pr_over++;
+}
+
+/* The first frame of the run of sound that frame i ends, after the probe's start; i when there
+ * is none or the line has sounded since the probe began (a steady noise: the VAD's frame then). */
+static size_t reply_onset(const cq_classifier *c, size_t i)
+{
+    size_t j = i;
+    while (j > c->lv.pr_start && c->fr[j - 1].db >= c->p.silence_db)
+        j--;
+    return j > c->lv.pr_start ? j : i;
+}
+
 static int probe_arrival(cq_classifier *c, size_t i, int speech)
 {
     live_state *L = &c->lv;
@@ -353,14 +378,16 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
             L->pr_talked |= speech; /* the line talking over the probe (or an echo of it) */
             return CQ_OK;
         }
+        const size_t last = L->pr_end + (L->pr_answers ? REPLY_MAX : REPLY_MAX_FIRST);
         if (speech) {
             if (!L->pr_reply) {
-                const size_t last = L->pr_answers ? REPLY_MAX : REPLY_MAX_FIRST;
-                if (i >= L->pr_end + last || pause < REPLY_PAUSE || L->pr_talked) {
-                    L->pr_out = 0; /* too late, or the line spoke on through it: no reply */
+                const size_t o = reply_onset(c, i);
+                if (o >= last || o < L->pr_end + REPLY_MIN || i >= last + REPLY_LAG ||
+                    pause < REPLY_PAUSE || L->pr_talked) {
+                    probe_over(L); /* too late, or the line spoke on through it: no reply */
                     return CQ_OK;
                 }
-                L->pr_reply = i, L->pr_speech = 0;
+                L->pr_reply = o, L->pr_speech = 0;
             }
             if (++L->pr_speech < REPLY_SPEECH)
                 return CQ_OK;
@@ -376,19 +403,21 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         }
         if (L->pr_reply && L->pr_pause >= REPLY_PAUSE)
             L->pr_reply = 0; /* a blip of speech, not a reply: listen on */
-        if (!L->pr_reply && i >= L->pr_end + (L->pr_answers ? REPLY_MAX : REPLY_MAX_FIRST))
-            L->pr_out = 0; /* no reply */
+        /* no reply, unless a sound begun within the window goes on (the VAD may rise late) */
+        if (!L->pr_reply && i >= last &&
+            (i >= last + REPLY_LAG || c->fr[i].db < c->p.silence_db || reply_onset(c, i) >= last))
+            probe_over(L);
         if (L->pr_out)
             return CQ_OK;
     }
-    if (speech || L->pr_count >= PROBE_MAX ||
+    if (speech || L->pr_count >= PROBE_MAX || L->pr_over >= PROBE_OVER_MAX ||
         L->pr_count - L->pr_answers > PROBE_MAX - PROBE_ANSWERS || /* too few left to confirm */
         L->pr_pause < (L->pr_answers ? PROBE_PAUSE_NEXT : PROBE_PAUSE))
         return CQ_OK;
-    L->pr_out = 1, L->pr_count++, L->pr_played = 0;
+    L->pr_out = 1, L->pr_count++, L->pr_sent++, L->pr_played = 0;
     L->pr_start = i + 1, L->pr_end = i + 1 + c->probe_frames;
     L->pr_reply = 0, L->pr_speech = 0, L->pr_talked = 0;
-    cq_call_event e = {.confidence = 1, .cycles = L->pr_count};
+    cq_call_event e = {.confidence = 1, .cycles = L->pr_sent};
     return cq__cls_live_event(c, CQ_EV_PROBE, L->pr_start, L->pr_end, "candidate_paused", &e);
 }
 
@@ -417,6 +446,7 @@ int cq__cls_live_hold_arrival(cq_classifier *c, size_t i)
         L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
         L->cand_music = 0, L->cand_known = 0, L->cand_active = 0, L->pr_ready = 0;
         L->pr_out = 0, L->pr_count = 0, L->pr_answers = 0, L->pr_pause = 0;
+        L->pr_over = 0, L->pr_sent = 0;
     }
     if (!L->cand)
         return CQ_OK;

@@ -29,6 +29,11 @@ start (agi_client.py --script hold): its HOLDSTATUS and HOLDCAUSE must be the ev
 decision (HUMAN with PROBEREPLY-<reply ms>-1280 for a probe_reply, QUIETHANDOVER or NOMUSICAFTER
 for the others), counted as agi mismatches.
 Prints one line per sequence and a summary; exit 0 (1 when a wait hit its hang guard).
+
+--mode amd streams mkamd.py sequences into `callqa live --live amd` the same way (no probe, no
+reply) and scores them with score.py amd from each call's event lines (written to OUT/ev/); with
+--fastagi each call's AGI(agi://.../amd) answer must be its first human/machine line's (HUMAN
+with HUMAN-<pause ms>-1600, MACHINE with LONGGREETING-<ms>-3520), or HANGUP when it has none.
 """
 import argparse
 import json
@@ -70,6 +75,7 @@ def main():
     ap.add_argument("--fastagi", action="store_true")
     ap.add_argument("--live-send", default=None)
     ap.add_argument("--announce-file", default=None)
+    ap.add_argument("--mode", default="hold", choices=["hold", "amd"])
     ap.add_argument("--input", default="audiosocket",
                     choices=["audiosocket", "websocket", "rtp", "mixed"])
     a = ap.parse_args()
@@ -79,7 +85,8 @@ def main():
     os.makedirs(out, exist_ok=True)
     port, ws_port, rtp_port = free_port(), free_port(), free_port()
     events = os.path.join(out, "events.jsonl")
-    cmd = [a.callqa, "live", "--audiosocket", "127.0.0.1:%d" % port, "--live", "hold",
+    amd = a.mode == "amd"
+    cmd = [a.callqa, "live", "--audiosocket", "127.0.0.1:%d" % port, "--live", a.mode,
            "--events", events, "--model-dir", a.models, "--max-calls", "200"]
     if a.input != "audiosocket":
         if not a.live_send:
@@ -94,7 +101,7 @@ def main():
     def name_of(i):  # the call's name in the event lines
         dashed = re.sub(r"(.{8})(.{4})(.{4})(.{4})(.{12})", r"\1-\2-\3-\4-\5", uuid_of(i))
         return "rtp-%08x" % (0x5eed0000 + i) if input_of(i) == "rtp" else dashed
-    if not a.no_probe:
+    if not a.no_probe and not amd:
         cmd += ["--probe", "default"]
     if a.announce_file:
         cmd += ["--announce-file", a.announce_file]
@@ -134,18 +141,19 @@ def main():
         else:
             args = [a.live_send, "--rtp", "--port", str(rtp_port), "--codec", "pcmu",
                     "--ssrc", "%08x" % (0x5eed0000 + i)]
-        args += ["--pace", str(a.pace), "--file", os.path.join(a.seqs, n + ".wav"),
-                "--reply", os.path.join(a.seqs, lab["reply"]),
-                "--person-at", "%.3f" % lab["first_utt_end"],
-                "--reply-delay", "%.3f" % rng.uniform(0.3, 1.2)]
+        args += ["--pace", str(a.pace), "--file", os.path.join(a.seqs, n + ".wav")]
+        if not amd:
+            args += ["--reply", os.path.join(a.seqs, lab["reply"]),
+                     "--person-at", "%.3f" % lab["first_utt_end"],
+                     "--reply-delay", "%.3f" % rng.uniform(0.3, 1.2)]
         agi = None
         if agi_port and how != "rtp":  # FastAGI names calls by UUID  # the channel's AGI request, waiting from the call's start
             agi = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(
                 os.path.abspath(__file__)), "agi_client.py"), "--port", str(agi_port),
-                "--script", "hold"] + (["--dest", lab["destination"]] if lab.get("destination")
+                "--script", a.mode] + (["--dest", lab["destination"]] if lab.get("destination")
                                        else []) + [name_of(i)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        kind = rng.random()
+        kind = rng.random() if not amd else 1
         if kind < 0.125:
             args += ["--reply-over", "1"]
         elif kind < 0.225:
@@ -197,6 +205,8 @@ def main():
         except ValueError:
             continue
         by_call.setdefault(e.get("call"), []).append(e)
+    if amd:
+        return 1 if amd_scored(a, out, names, labs, by_call, name_of, input_of, agi_port) or hung else 0
     found, false, lat, probes_before, probes_after, rules = 0, 0, [], 0, 0, {}
     agi_bad = 0
     for i, n in enumerate(names):
@@ -246,6 +256,45 @@ def main():
               max(lat) if lat else float("nan"), probes_before, probes_after, rules,
               "; agi mismatches %d" % agi_bad if agi_port else ""))
     return 1 if hung else 0
+
+
+def amd_scored(a, out, names, labs, by_call, name_of, input_of, agi_port):
+    """--mode amd: each call's event lines into OUT/ev/NAME.jsonl, score.py amd on them, and the
+    FastAGI answers against the first decision; True when score.py failed."""
+    evd = os.path.join(out, "ev")
+    os.makedirs(evd, exist_ok=True)
+    agi_bad = 0
+    for i, n in enumerate(names):
+        ev = by_call.get(name_of(i), [])
+        with open(os.path.join(evd, n + ".jsonl"), "w") as f:
+            for e in ev:
+                f.write(json.dumps(e) + "\n")
+        dec = [e for e in ev if e.get("type") in ("human", "machine")]
+        note = "%s %s at %.2f" % (dec[0]["type"], dec[0].get("rule"), dec[0]["at"]) if dec else "none"
+        if agi_port and input_of(i) != "rtp":
+            try:
+                ans = json.loads(open(os.path.join(out, n + ".agi.txt")).read().splitlines()[0])
+            except (OSError, ValueError, IndexError):
+                ans = {}
+            if not dec:
+                want = ("HANGUP", "")
+            elif dec[0]["type"] == "human":
+                want = ("HUMAN", "HUMAN-%d-1600" % round(dec[0].get("quiet_sec", 0) * 1000))
+            else:
+                want = ("MACHINE", "LONGGREETING-%d-3520" % round(
+                    (dec[0]["end"] - dec[0]["start"]) * 1000))
+            got = (ans.get("status"), ans.get("cause") or "")
+            g, w = got[1].split("-"), want[1].split("-")
+            same = not want[1] or (len(g) == 3 and g[0] == w[0] and g[2] == w[2] and
+                                   g[1].isdigit() and abs(int(g[1]) - int(w[1])) <= 1)
+            if not ans.get("ok") or got[0] != want[0] or not same:
+                agi_bad += 1
+                note += "; AGI %s %s (want %s %s)" % (got + want)
+        print("%-16s %-5s %-11s %s: %s" % (n, labs[n]["codec"], input_of(i), labs[n]["class"], note))
+    print("amd over %s: %d calls; agi mismatches %s" % (a.input, len(names),
+                                                      agi_bad if agi_port else "not asked"))
+    score = os.path.join(os.path.dirname(os.path.abspath(__file__)), "score.py")
+    return subprocess.run([sys.executable, score, "amd", "--labels", a.seqs, "--events", evd]).returncode != 0
 
 
 if __name__ == "__main__":

@@ -501,9 +501,9 @@ static void live_put(live_leg *g, int what, double sec, unsigned *seed)
         double t = (double)(g->n + i) / CQ_CLASSIFY_RATE, r;
         *seed = *seed * 1103515245u + 12345u;
         r = ((double)(*seed >> 8 & 0xffff) / 65535.0 - 0.5) * 3.46; /* unit power */
-        double v = what == 0   ? 3e-4 * r
-                   : what == 1 ? 0.056 * r
-                   : what == 2 ? 0.14 * sin(2 * M_PI * 1000 * t)
+        double v = what == 0                ? 3e-4 * r
+                   : what == 1 || what == 5 ? 0.056 * r
+                   : what == 2              ? 0.14 * sin(2 * M_PI * 1000 * t)
                    : what == 4 ? 0.22 * (sin(2 * M_PI * 770 * t) + sin(2 * M_PI * 1336 * t))
                                : 0.08 * (sin(2 * M_PI * 440 * t) + sin(2 * M_PI * 554 * t) +
                                          sin(2 * M_PI * 659 * t)) +
@@ -844,6 +844,36 @@ static void test_live_probe(void **state)
     who = live_find(ev, n, CQ_EV_HUMAN);
     assert_non_null(who);
     assert_string_equal(who->rule, "no_music_after");
+    free(g.x), free(g.vad);
+    /* a person whose greeting goes on over the first two probes (pausing 0.5 s): not heard in
+     * quiet, they do not count against the three; the next two are answered: a person, the
+     * fourth probe sent confirming */
+    g = (live_leg){0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.0, &seed);
+    for (int k = 0; k < 2; k++)
+        live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 1.2, &seed);
+    live_put(&g, 0, 0.42 + 0.5 + 0.6, &seed), live_put(&g, 1, 0.8, &seed);
+    live_put(&g, 0, 0.77 + 0.5 + 0.6, &seed), live_put(&g, 1, 0.8, &seed);
+    live_put(&g, 0, 1.0, &seed);
+    n = probe_run(&g, 0, ev);
+    who = live_find(ev, n, CQ_EV_HUMAN);
+    assert_non_null(who);
+    assert_string_equal(who->rule, "probe_reply");
+    assert_int_equal(who->cycles, 4);
+    free(g.x), free(g.vad);
+    /* a second reply whose sound starts 1.0 s after the probe but whose VAD rises 0.5 s later
+     * (past the 1.28 s window): the reply starts at its sound */
+    g = (live_leg){0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.5, &seed);
+    live_put(&g, 0, 0.42 + 0.5 + 0.6, &seed), live_put(&g, 1, 0.8, &seed);
+    live_put(&g, 0, 0.77 + 0.5 + 1.0, &seed), live_put(&g, 5, 0.5, &seed);
+    live_put(&g, 1, 0.8, &seed), live_put(&g, 0, 1.0, &seed);
+    n = probe_run(&g, 0, ev);
+    who = live_find(ev, n, CQ_EV_HUMAN);
+    assert_non_null(who);
+    assert_string_equal(who->rule, "probe_reply");
+    assert_int_equal(who->cycles, 2);
+    assert_true(fabs(who->reply_sec - 1.0) < 0.07);
     free(g.x), free(g.vad);
     /* without the probe the same first call is a person by the passive rule */
     g_probe_sec = 0;
