@@ -5,6 +5,7 @@
  * fingerprints, for the rest of the call and, through cq_classifier_learned, the next one), and
  * the candidate after the music decided a person, passively or by asking the line (the probe).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "../base/base_int.h"
@@ -356,14 +357,21 @@ static void probe_over(live_state *L)
         L->pr_count--, L->pr_over++;
 }
 
-/* The first frame of the run of sound that frame i ends, after the probe's start; i when there
- * is none or the line has sounded since the probe began (a steady noise: the VAD's frame then). */
+#define REPLY_GAP 3 /* quiet frames within a reply's sound (between its syllables) */
+
+/* The first frame of the sound that frame i ends (gaps of REPLY_GAP frames at most within it),
+ * after the probe's start; i when the line has sounded since the probe began (a steady noise:
+ * the VAD's frame then), SIZE_MAX when no sound is that recent. */
 static size_t reply_onset(const cq_classifier *c, size_t i)
 {
-    size_t j = i;
-    while (j > c->lv.pr_start && c->fr[j - 1].db >= c->p.silence_db)
-        j--;
-    return j > c->lv.pr_start ? j : i;
+    size_t first = SIZE_MAX, gap = 0, j = i + 1;
+    for (; j > c->lv.pr_start; j--) {
+        if (c->fr[j - 1].db >= c->p.silence_db)
+            first = j - 1, gap = 0;
+        else if (++gap > REPLY_GAP)
+            break;
+    }
+    return j > c->lv.pr_start ? first : i;
 }
 
 static int probe_arrival(cq_classifier *c, size_t i, int speech)
@@ -381,7 +389,8 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         const size_t last = L->pr_end + (L->pr_answers ? REPLY_MAX : REPLY_MAX_FIRST);
         if (speech) {
             if (!L->pr_reply) {
-                const size_t o = reply_onset(c, i);
+                size_t o = reply_onset(c, i);
+                o = o == SIZE_MAX ? i : o;
                 if (o >= last || o < L->pr_end + REPLY_MIN || i >= last + REPLY_LAG ||
                     pause < REPLY_PAUSE || L->pr_talked) {
                     probe_over(L); /* too late, or the line spoke on through it: no reply */
@@ -404,8 +413,7 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         if (L->pr_reply && L->pr_pause >= REPLY_PAUSE)
             L->pr_reply = 0; /* a blip of speech, not a reply: listen on */
         /* no reply, unless a sound begun within the window goes on (the VAD may rise late) */
-        if (!L->pr_reply && i >= last &&
-            (i >= last + REPLY_LAG || c->fr[i].db < c->p.silence_db || reply_onset(c, i) >= last))
+        if (!L->pr_reply && i >= last && (i >= last + REPLY_LAG || reply_onset(c, i) >= last))
             probe_over(L);
         if (L->pr_out)
             return CQ_OK;

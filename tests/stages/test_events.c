@@ -861,19 +861,21 @@ static void test_live_probe(void **state)
     assert_string_equal(who->rule, "probe_reply");
     assert_int_equal(who->cycles, 4);
     free(g.x), free(g.vad);
-    /* a second reply whose sound starts 1.0 s after the probe but whose VAD rises 0.5 s later
-     * (past the 1.28 s window): the reply starts at its sound */
+    /* a second reply whose sound starts 1.1 s after the probe, pauses 0.06 s between syllables
+     * (its next sound past the 1.28 s window) and whose VAD rises 0.5 s after its first sound:
+     * the reply starts at its first sound */
     g = (live_leg){0};
     live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.5, &seed);
     live_put(&g, 0, 0.42 + 0.5 + 0.6, &seed), live_put(&g, 1, 0.8, &seed);
-    live_put(&g, 0, 0.77 + 0.5 + 1.0, &seed), live_put(&g, 5, 0.5, &seed);
+    live_put(&g, 0, 0.77 + 0.5 + 1.1, &seed), live_put(&g, 5, 0.15, &seed);
+    live_put(&g, 0, 0.06, &seed), live_put(&g, 5, 0.3, &seed);
     live_put(&g, 1, 0.8, &seed), live_put(&g, 0, 1.0, &seed);
     n = probe_run(&g, 0, ev);
     who = live_find(ev, n, CQ_EV_HUMAN);
     assert_non_null(who);
     assert_string_equal(who->rule, "probe_reply");
     assert_int_equal(who->cycles, 2);
-    assert_true(fabs(who->reply_sec - 1.0) < 0.07);
+    assert_true(fabs(who->reply_sec - 1.1) < 0.07);
     free(g.x), free(g.vad);
     /* without the probe the same first call is a person by the passive rule */
     g_probe_sec = 0;
