@@ -37,8 +37,9 @@ static int message_end(cq_classifier *c, size_t at, const char *rule)
 }
 
 /* AMD mode: the greeting is the sound from its first frame on, pauses under AMD_PAUSE within
- * it. A greeting still going after AMD_LONG is a machine; one that stopped shorter and then
- * paused AMD_PAUSE is a person. */
+ * it. A greeting still going after AMD_LONG is a machine; one that stopped shorter is a person
+ * once AMD_DECIDE of quiet follow (no tone under way), or once sound comes again after a pause
+ * of AMD_PAUSE or more. */
 int cq__cls_live_amd(cq_classifier *c, size_t i)
 {
     live_state *L = &c->lv;

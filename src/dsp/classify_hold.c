@@ -39,9 +39,10 @@
 #define REPLY_MAX_FIRST 47 /* 1.5 s for the first reply, which the next one confirms */
 #define REPLY_PAUSE 4      /* after 0.13 s or more of pause, */
 #define REPLY_SPEECH 3     /* and is confirmed by its 3rd speech frame (96 ms) */
-/* A reply starts at its first frame of sound (-40 dBFS or more) before the VAD's first speech
- * frame: Silero rose up to 0.6 s into a reply's sound on the dev calls, past the window, so its
- * speech is waited for this long after the window while a sound begun within it goes on. */
+/* A reply starts at the first frame of the sound (-40 dBFS or more, gaps of REPLY_GAP within it)
+ * that leads to the VAD's first speech frame: Silero rose up to 0.6 s into a reply's sound on the
+ * dev calls, past the window, so its speech is waited for this long after the window while a
+ * sound begun within it goes on. */
 #define REPLY_LAG 19
 /* remembered announcements (docs/live.md, "Remembered announcements") */
 #define FP_BIN0 10      /* 312 Hz */
