@@ -112,11 +112,30 @@ def greeting_person(rng, corpus, talker, want):
     return np.concatenate(take)
 
 
-def build_long(rng, corpus, st, is_human, beep_audio):
-    """--long-greetings: one call (see the docstring)."""
+def call_start(rng):
+    """A call's builder, its line's noise floor and the wait before the first sound. The same wait
+    for both classes: 0.3-1.5 s, one time in six 1.5-3.0 s (over AMD()'s 2.5 s initial silence
+    now and then), so that the wait alone does not tell them apart."""
     b = Builder()
     noise_db = rng.uniform(-72, -48)
     b.gap(rng.uniform(0.3, 1.5) if rng.random() < 5 / 6 else rng.uniform(1.5, 3.0))
+    return b, noise_db
+
+
+def put_beep(rng, b, beep_audio):
+    """A machine's beep 0.3-1.2 s after its greeting, at -24 to -8 dBFS; its onset (s)."""
+    b.gap(rng.uniform(0.3, 1.2))
+    y, blv = L.set_level(beep_audio, rng.uniform(-24, -8))
+    a2, e2 = speech_span(y)
+    beep = round((b.n + a2) / L.RATE, 4)
+    b.put(y, {"kind": "beep", "src": L.BEEP_FILE, "level_dbfs": round(float(blv), 2),
+              "_a": a2, "_b": e2})
+    return beep
+
+
+def build_long(rng, corpus, st, is_human, beep_audio):
+    """--long-greetings: one call (see the docstring)."""
+    b, noise_db = call_start(rng)
     beep = None
     if is_human:
         talker = str(rng.choice(L.LIVE_TALKERS[st]))
@@ -147,12 +166,7 @@ def build_long(rng, corpus, st, is_human, beep_audio):
                   "_b": e})
         g1 = b.n - len(x) + e
         if short or r >= 0.8:
-            b.gap(rng.uniform(0.3, 1.2))
-            y, blv = L.set_level(beep_audio, rng.uniform(-24, -8))
-            a2, e2 = speech_span(y)
-            beep = round((b.n + a2) / L.RATE, 4)
-            b.put(y, {"kind": "beep", "src": L.BEEP_FILE, "level_dbfs": round(float(blv), 2),
-                      "_a": a2, "_b": e2})
+            beep = put_beep(rng, b, beep_audio)
             b.gap(rng.uniform(1.0, 3.0))
         else:
             b.gap(rng.uniform(2.0, 4.0))
@@ -163,11 +177,7 @@ def build_long(rng, corpus, st, is_human, beep_audio):
 
 
 def build(rng, corpus, st, is_human, beep_audio):
-    b = Builder()
-    noise_db = rng.uniform(-72, -48)
-    # the same wait for both classes: 0.3-1.5 s, one time in six 1.5-3.0 s (over AMD()'s 2.5 s
-    # initial silence now and then), so that the wait alone does not tell them apart
-    b.gap(rng.uniform(0.3, 1.5) if rng.random() < 5 / 6 else rng.uniform(1.5, 3.0))
+    b, noise_db = call_start(rng)
     beep = None
     if is_human:
         talker = str(rng.choice(L.LIVE_TALKERS[st]))
@@ -193,12 +203,7 @@ def build(rng, corpus, st, is_human, beep_audio):
         b.put(x, {"kind": "greeting", "talker": talker, "src": src, "level_dbfs": lv, "_a": a, "_b": e})
         g1 = b.n - len(x) + e
         if rng.random() < 0.8:
-            b.gap(rng.uniform(0.3, 1.2))
-            y, blv = L.set_level(beep_audio, rng.uniform(-24, -8))
-            a2, e2 = speech_span(y)
-            beep = round((b.n + a2) / L.RATE, 4)
-            b.put(y, {"kind": "beep", "src": L.BEEP_FILE, "level_dbfs": round(float(blv), 2),
-                      "_a": a2, "_b": e2})
+            beep = put_beep(rng, b, beep_audio)
         b.gap(rng.uniform(1.0, 3.0))
     greeting = {"start": round(g0 / L.RATE, 4), "end": round(g1 / L.RATE, 4)}
     return b, greeting, beep, talker, noise_db
