@@ -311,7 +311,12 @@ def cat_masking(root):
         _cases(fx, wav, one_digit, root)
     finally:
         rc = fx.stop()
-    check("  the services stop on SIGTERM, status 0 (under ASan: no leak)", rc == (0, 0), str(rc))
+    why = str(rc)
+    for svc, code in zip((fx.svc, fx.plain), rc):
+        if code != 0:  # what the service said last (an ASan report, libmicrohttpd's panic...)
+            why += "; %s's log ends: %s" % (os.path.basename(svc.root), open(
+                svc.log, errors="replace").read()[-3000:])
+    check("  the services stop on SIGTERM, status 0 (under ASan: no leak)", rc == (0, 0), why)
 
 
 def _cases(fx, wav, one_digit, root):
