@@ -110,6 +110,13 @@ void cq__k_goertzel_ref(const float *x, const float *w, size_t n, double c, doub
     *s2p = s2;
 }
 
+void cq__k_goertzel_many_ref(const float *x, const float *w, size_t n, const double *c, size_t nk,
+                             double *s1, double *s2)
+{
+    for (size_t k = 0; k < nk; k++)
+        cq__k_goertzel_ref(x, w, n, c[k], &s1[k], &s2[k]);
+}
+
 void cq__k_goertzel_bank_ref(const float *x, const float *w, size_t n, const float *c, size_t nk,
                              const float *g, size_t gseg, float *s1, float *s2, float *e)
 {
@@ -397,6 +404,51 @@ INLINE void bank_vectors(const float *x, const float *w, size_t n, const float *
         bank_block(x, w, n, c, nk, g, gseg, s1, s2, e, nv, 0, 0);
 }
 
+/* nv vectors of 4 double lanes of cq__k_goertzel_many, in registers through the stretch: the
+ * scalar version's operations per lane, in its order (no contraction here) */
+static inline __attribute__((always_inline)) void many_vectors(const float *x, const float *w,
+                                                               size_t n, const double *c,
+                                                               double *s1, double *s2, int nv)
+{
+    v4d a[4], b[4], cc[4];
+    for (int j = 0; j < nv; j++) {
+        memcpy(&a[j], s1 + 4 * j, sizeof(v4d));
+        memcpy(&b[j], s2 + 4 * j, sizeof(v4d));
+        memcpy(&cc[j], c + 4 * j, sizeof(v4d));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double v = w ? (double)w[i] * x[i] : x[i];
+        const v4d vv = {v, v, v, v};
+        for (int j = 0; j < nv; j++) {
+            const v4d s = vv + cc[j] * a[j] - b[j];
+            b[j] = a[j];
+            a[j] = s;
+        }
+    }
+    for (int j = 0; j < nv; j++) {
+        memcpy(s1 + 4 * j, &a[j], sizeof(v4d));
+        memcpy(s2 + 4 * j, &b[j], sizeof(v4d));
+    }
+}
+
+CQ_CLONES
+void cq__k_goertzel_many(const float *x, const float *w, size_t n, const double *c, size_t nk,
+                         double *s1, double *s2)
+{
+    size_t k = 0;
+    while (nk - k >= 4) {
+        const size_t left = (nk - k) / 4;
+        switch (left >= 4 ? 4 : left) {
+        case 4: many_vectors(x, w, n, c + k, s1 + k, s2 + k, 4), k += 16; break;
+        case 3: many_vectors(x, w, n, c + k, s1 + k, s2 + k, 3), k += 12; break;
+        case 2: many_vectors(x, w, n, c + k, s1 + k, s2 + k, 2), k += 8; break;
+        default: many_vectors(x, w, n, c + k, s1 + k, s2 + k, 1), k += 4; break;
+        }
+    }
+    for (; k < nk; k++) /* the lanes that fill no vector */
+        cq__k_goertzel_ref(x, w, n, c[k], &s1[k], &s2[k]);
+}
+
 CQ_CLONES
 void cq__k_goertzel_bank(const float *x, const float *w, size_t n, const float *c, size_t nk,
                          const float *g, size_t gseg, float *s1, float *s2, float *e)
@@ -437,6 +489,12 @@ void cq__k_goertzel_bank(const float *x, const float *w, size_t n, const float *
 NO_CONTRACT_END
 
 #else /* no vector extensions: the scalar versions are the fast ones */
+
+void cq__k_goertzel_many(const float *x, const float *w, size_t n, const double *c, size_t nk,
+                         double *s1, double *s2)
+{
+    cq__k_goertzel_many_ref(x, w, n, c, nk, s1, s2);
+}
 
 void cq__k_goertzel_bank(const float *x, const float *w, size_t n, const float *c, size_t nk,
                          const float *g, size_t gseg, float *s1, float *s2, float *e)

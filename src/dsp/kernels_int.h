@@ -76,6 +76,16 @@ void cq__k_goertzel(const float *x, const float *w, size_t n, double c, double *
 void cq__k_goertzel_ref(const float *x, const float *w, size_t n, double c, double *s1, double *s2);
 
 /*
+ * nk single Goertzel filters (cq__k_goertzel) over the same stretch: lane k with c[k] and the
+ * state s1[k], s2[k]. The lanes' chains are independent: the fast version runs them side by
+ * side, 4 to a vector, and equals cq__k_goertzel on each lane bit for bit.
+ */
+void cq__k_goertzel_many(const float *x, const float *w, size_t n, const double *c, size_t nk,
+                         double *s1, double *s2);
+void cq__k_goertzel_many_ref(const float *x, const float *w, size_t n, const double *c, size_t nk,
+                             double *s1, double *s2);
+
+/*
  * A bank of nk Goertzel filters (lanes) over one windowed stretch, in float: for each sample,
  * v = x[i] w[i]; *e += v^2 when e is not NULL; then for each lane k, s = v g + c[k] s1[k] -
  * s2[k], s2[k] = s1[k], s1[k] = s, where g is the lane's gain for that sample: g[r nk + k] for

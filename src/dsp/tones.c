@@ -832,6 +832,26 @@ static double tone_power(const float *x, const float *w, size_t n, double wsum, 
     return 2 * (re * re + im * im) / (wsum * wsum);
 }
 
+/* tone_power at each of f[0..nf) into p[0..nf), the filters side by side (cq__k_goertzel_many):
+ * the same readings, one pass over x per 64 of them. */
+static void tone_powers(const float *x, const float *w, size_t n, double wsum, const double *f,
+                        size_t nf, double *p)
+{
+    enum { MAXF = 64 };
+    for (size_t at = 0; at < nf; at += MAXF) {
+        const size_t m = nf - at < MAXF ? nf - at : MAXF;
+        double c[MAXF], s1[MAXF] = {0}, s2[MAXF] = {0};
+        for (size_t k = 0; k < m; k++)
+            c[k] = 2 * cos(2 * 3.14159265358979323846 * f[at + k] / RATE);
+        cq__k_goertzel_many(x, w, n, c, m, s1, s2);
+        for (size_t k = 0; k < m; k++) {
+            double re = s1[k] - s2[k] * c[k] / 2,
+                   im = s2[k] * sin(2 * 3.14159265358979323846 * f[at + k] / RATE);
+            p[at + k] = 2 * (re * re + im * im) / (wsum * wsum);
+        }
+    }
+}
+
 /* Every lane of the frame bank over one windowed frame, in one pass (cq__k_goertzel_bank).
  * Powers in tone_power's normalisation. */
 static void bank_powers(const cq_tones *t, const float *x, float *pw)
@@ -863,14 +883,17 @@ static int frame_best(const cq_tones *t, const float *pw, double power)
 /* Strongest reading of a tone near f: generators are off their nominal frequency by up to
  * about 1 %, more than a long window's resolution, so the run is searched within 1.5 % of
  * f in 2 Hz steps (the window is at most RUN_MAX samples: its main lobe is +-8 Hz wide). */
+#define NEAR_MAX 64 /* readings within 1.5 % of f in 2 Hz steps: 60 at most, below 4 kHz */
 static double tone_power_near(const float *x, const float *w, size_t n, double wsum, double f)
 {
-    double best = 0;
-    for (double g = f * 0.985; g <= f * 1.015 + 1e-9; g += 2.0) {
-        double p = tone_power(x, w, n, wsum, g);
-        if (p > best)
-            best = p;
-    }
+    double g[NEAR_MAX] = {0}, p[NEAR_MAX], best = 0;
+    size_t m = 0;
+    for (double at = f * 0.985; at <= f * 1.015 + 1e-9 && m < NEAR_MAX; at += 2.0)
+        g[m++] = at;
+    tone_powers(x, w, n, wsum, g, m, p);
+    for (size_t k = 0; k < m; k++)
+        if (p[k] > best)
+            best = p[k];
     return best;
 }
 
@@ -882,25 +905,35 @@ static double band_power(const float *x, const float *w, size_t n, double wsum, 
 {
     const double step = (double)RATE / (double)n;
     double f1 = k_ids[id].f1, f2 = k_ids[id].f2 > 0 ? k_ids[id].f2 : f1, sum = 0, top = -1;
-    for (double g = f1 - RUN_BAND_HZ; g <= f2 + RUN_BAND_HZ + 1e-9; g += step) {
-        if (g > f1 + RUN_BAND_HZ && g < f2 - RUN_BAND_HZ)
-            continue; /* between the bands of a wide pair */
-        double p = tone_power(x, w, n, wsum, g);
-        sum += p;
-        if (p > top) {
-            top = p;
-            *peak_f = g;
+    /* the readings of either search below: (f2 - f1 + 2 RUN_BAND_HZ) / step + 1, 4 step + 1 */
+    const size_t most = (size_t)((f2 - f1 + 2 * RUN_BAND_HZ) / step + 4 * step) + 4;
+    double *g = cq__malloc(sizeof(double) * 2 * most), *p = g ? g + most : NULL;
+    if (!g)
+        return 0; /* no memory: no reading, no tone named */
+    size_t m = 0;
+    for (double at = f1 - RUN_BAND_HZ; at <= f2 + RUN_BAND_HZ + 1e-9 && m < most; at += step)
+        if (!(at > f1 + RUN_BAND_HZ && at < f2 - RUN_BAND_HZ)) /* not between a wide pair's bands */
+            g[m++] = at;
+    tone_powers(x, w, n, wsum, g, m, p);
+    for (size_t k = 0; k < m; k++) {
+        sum += p[k];
+        if (p[k] > top) {
+            top = p[k];
+            *peak_f = g[k];
         }
     }
     /* the peak to 0.5 Hz: the bins alone would put G4 (392 Hz) at 394, within 1.5 % of 400 */
     const double coarse = *peak_f;
-    for (double g = coarse - step; g <= coarse + step + 1e-9; g += 0.5) {
-        double p = tone_power(x, w, n, wsum, g);
-        if (p > top) {
-            top = p;
-            *peak_f = g;
+    m = 0;
+    for (double at = coarse - step; at <= coarse + step + 1e-9 && m < most; at += 0.5)
+        g[m++] = at;
+    tone_powers(x, w, n, wsum, g, m, p);
+    for (size_t k = 0; k < m; k++)
+        if (p[k] > top) {
+            top = p[k];
+            *peak_f = g[k];
         }
-    }
+    cq__free(g);
     return sum / 1.5;
 }
 

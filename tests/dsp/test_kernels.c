@@ -74,6 +74,25 @@ static void check_goertzel(const float *x, size_t n, tu_rng *rng)
                 assert_memory_equal(&a2, &b2, sizeof(a2));
             }
         }
+        /* many single Goertzels side by side, in two calls, against each lane's scalar loop */
+        for (size_t l = 0; l < sizeof(lanes) / sizeof(lanes[0]); l++) {
+            const size_t nk = lanes[l];
+            for (int win = 0; win < 2; win++) {
+                double cd[MAXK], m1[MAXK] = {0}, m2[MAXK] = {0}, r1[MAXK] = {0}, r2[MAXK] = {0};
+                for (size_t k = 0; k < nk; k++)
+                    cd[k] = 2 * cos(2 * M_PI * (300 + 7.5 * k) / 8000.0);
+                const size_t cut = len / 3;
+                cq__k_goertzel_many(xf, win ? w : NULL, cut, cd, nk, m1, m2);
+                cq__k_goertzel_many(xf + cut, win ? w + cut : NULL, len - cut, cd, nk, m1, m2);
+                for (size_t k = 0; k < nk; k++) {
+                    cq__k_goertzel_ref(xf, win ? w : NULL, cut, cd[k], &r1[k], &r2[k]);
+                    cq__k_goertzel_ref(xf + cut, win ? w + cut : NULL, len - cut, cd[k], &r1[k],
+                                       &r2[k]);
+                }
+                assert_memory_equal(m1, r1, sizeof(m1));
+                assert_memory_equal(m2, r2, sizeof(m2));
+            }
+        }
         if (len == 0)
             break;
     }
