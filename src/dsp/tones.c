@@ -884,16 +884,33 @@ static int frame_best(const cq_tones *t, const float *pw, double power)
  * about 1 %, more than a long window's resolution, so the run is searched within 1.5 % of
  * f in 2 Hz steps (the window is at most RUN_MAX samples: its main lobe is +-8 Hz wide). */
 #define NEAR_MAX 64 /* readings within 1.5 % of f in 2 Hz steps: 60 at most, below 4 kHz */
+/* tone_power_near of each of f[0..nf) into best[0..nf), every reading of them in one
+ * tone_powers (nf at most NEAR_N) */
+#define NEAR_N 26 /* the components of the table tones, or of their harmonics */
+static void tone_powers_near(const float *x, const float *w, size_t n, double wsum, const double *f,
+                             size_t nf, double *best)
+{
+    double g[NEAR_N * NEAR_MAX] = {0}, p[NEAR_N * NEAR_MAX];
+    size_t m = 0, end[NEAR_N];
+    for (size_t j = 0; j < nf && j < NEAR_N; j++) {
+        for (double at = f[j] * 0.985, stop = f[j] * 1.015 + 1e-9;
+             at <= stop && m < (j + 1) * NEAR_MAX; at += 2.0)
+            g[m++] = at;
+        end[j] = m;
+    }
+    tone_powers(x, w, n, wsum, g, m, p);
+    for (size_t j = 0, k = 0; j < nf && j < NEAR_N; j++) {
+        best[j] = 0;
+        for (; k < end[j]; k++)
+            if (p[k] > best[j])
+                best[j] = p[k];
+    }
+}
+
 static double tone_power_near(const float *x, const float *w, size_t n, double wsum, double f)
 {
-    double g[NEAR_MAX] = {0}, p[NEAR_MAX], best = 0;
-    size_t m = 0;
-    for (double at = f * 0.985; at <= f * 1.015 + 1e-9 && m < NEAR_MAX; at += 2.0)
-        g[m++] = at;
-    tone_powers(x, w, n, wsum, g, m, p);
-    for (size_t k = 0; k < m; k++)
-        if (p[k] > best)
-            best = p[k];
+    double best;
+    tone_powers_near(x, w, n, wsum, &f, 1, &best);
     return best;
 }
 
@@ -951,13 +968,26 @@ static int best_tone(const float *x, const float *w, size_t n, double wsum, doub
 {
     int best = -1;
     double best_p = 0;
+    /* the components of the tones within 150 Hz of the run's, read in one pass */
+    double fs[2 * N_IDS], ps[2 * N_IDS];
+    int at[N_IDS];
+    size_t nf = 0;
+    for (int i = 0; i < N_IDS; i++) {
+        at[i] = (int)nf;
+        if (fabs(centre(i) - near_f) > 150)
+            continue;
+        fs[nf++] = k_ids[i].f1;
+        if (k_ids[i].f2 > 0)
+            fs[nf++] = k_ids[i].f2;
+    }
+    tone_powers_near(x, w, n, wsum, fs, nf, ps);
     for (int i = 0; i < N_IDS; i++) {
         double p0, p1 = 0;
         if (fabs(centre(i) - near_f) > 150)
             continue;
-        p0 = tone_power_near(x, w, n, wsum, k_ids[i].f1);
+        p0 = ps[at[i]];
         if (k_ids[i].f2 > 0) {
-            p1 = tone_power_near(x, w, n, wsum, k_ids[i].f2);
+            p1 = ps[at[i] + 1];
             if (p0 < 0.1 * (p0 + p1) || p1 < 0.1 * (p0 + p1))
                 continue;
         }
@@ -976,13 +1006,15 @@ static int best_tone(const float *x, const float *w, size_t n, double wsum, doub
         return -1;
     /* a generator's tone has no harmonics; an instrument's note has them (an organ's second
      * partial is a few dB under its first, a flute's 10-15 dB) */
-    double harm = 0;
+    double harm = 0, fh[4], ph[4];
+    size_t nh = 0;
     for (int h = 2; h <= 3; h++)
-        for (int k = 0; k < (f2 > 0 ? 2 : 1); k++) {
-            const double fh = h * (k ? f2 : f1);
-            if (fh < RATE / 2 - 100)
-                harm += tone_power_near(x, w, n, wsum, fh);
-        }
+        for (int k = 0; k < (f2 > 0 ? 2 : 1); k++)
+            if (h * (k ? f2 : f1) < RATE / 2 - 100)
+                fh[nh++] = h * (k ? f2 : f1);
+    tone_powers_near(x, w, n, wsum, fh, nh, ph);
+    for (size_t k = 0; k < nh; k++)
+        harm += ph[k];
     if (harm > HARM_MAX * best_p)
         return -1;
     return best;
