@@ -36,6 +36,17 @@ static int message_end(cq_classifier *c, size_t at, const char *rule)
     return cq__cls_live_event(c, CQ_EV_MESSAGE_END, at, at, rule, &e);
 }
 
+/* AMD mode, a person: the greeting ended at frame `end`, `quiet` frames of pause since */
+static int amd_person(cq_classifier *c, size_t end, size_t quiet)
+{
+    live_state *L = &c->lv;
+    L->done = 1;
+    cq_call_event e = {.confidence = 1,
+                       .speech_sec = cq__cls_frame_sec(L->g_speech),
+                       .quiet_sec = cq__cls_frame_sec(quiet)};
+    return cq__cls_live_event(c, CQ_EV_HUMAN, L->g_start, end, "short_then_pause", &e);
+}
+
 /* AMD mode: the greeting is the sound from its first frame on, pauses under AMD_PAUSE within
  * it. A greeting still going after AMD_LONG is a machine; one that stopped shorter is a person
  * once AMD_DECIDE of quiet follow (no tone under way), or once sound comes again after a pause
@@ -49,13 +60,7 @@ int cq__cls_live_amd(cq_classifier *c, size_t i)
     if (sound && L->g_on && !L->done && i - L->g_last >= AMD_PAUSE) {
         /* sound again after the pause a person leaves: a person who says "hello?" again, once
          * it lasts two frames (a beep's first frame, not yet read as a tone, is one) */
-        if (++L->g_again < 2)
-            return CQ_OK;
-        L->done = 1;
-        cq_call_event e = {.confidence = 1,
-                           .speech_sec = cq__cls_frame_sec(L->g_speech),
-                           .quiet_sec = cq__cls_frame_sec(i - 1 - L->g_last)};
-        return cq__cls_live_event(c, CQ_EV_HUMAN, L->g_start, i - 1, "short_then_pause", &e);
+        return ++L->g_again < 2 ? CQ_OK : amd_person(c, i - 1, i - 1 - L->g_last);
     }
     L->g_again = 0;
     if (sound) {
@@ -71,19 +76,17 @@ int cq__cls_live_amd(cq_classifier *c, size_t i)
         return message_end(c, i + 1, "silence_after_greeting");
     if (!L->g_on || L->done)
         return CQ_OK;
-    cq_call_event e = {.confidence = 1, .speech_sec = cq__cls_frame_sec(L->g_speech)};
     if (L->g_last - L->g_start >= AMD_LONG) {
         L->done = 1, L->machine = 1;
-        e.quiet_sec = cq__cls_frame_sec(L->g_maxpause);
+        cq_call_event e = {.confidence = 1,
+                           .speech_sec = cq__cls_frame_sec(L->g_speech),
+                           .quiet_sec = cq__cls_frame_sec(L->g_maxpause)};
         return cq__cls_live_event(c, CQ_EV_MACHINE, L->g_start, i + 1, "long_greeting", &e);
     }
     /* a steady tone under way after the greeting may be the beep: wait for its end */
     int tone = L->bp_len && L->bp_bin != 1000;
-    if (i + 1 - L->g_last >= AMD_DECIDE && !tone) {
-        L->done = 1;
-        e.quiet_sec = cq__cls_frame_sec(i + 1 - L->g_last);
-        return cq__cls_live_event(c, CQ_EV_HUMAN, L->g_start, i + 1, "short_then_pause", &e);
-    }
+    if (i + 1 - L->g_last >= AMD_DECIDE && !tone)
+        return amd_person(c, i + 1, i + 1 - L->g_last);
     return CQ_OK;
 }
 

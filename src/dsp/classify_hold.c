@@ -354,8 +354,7 @@ int cq__cls_live_hold_decided(cq_classifier *c, size_t i, int cls)
 static void probe_over(live_state *L)
 {
     L->pr_out = 0;
-    if (L->pr_talked)
-        L->pr_count--, L->pr_over++;
+    L->pr_over += L->pr_talked;
 }
 
 #define REPLY_GAP 3 /* quiet frames within a reply's sound (between its syllables) */
@@ -419,11 +418,12 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         if (L->pr_out)
             return CQ_OK;
     }
-    if (speech || L->pr_count >= PROBE_MAX || L->pr_over >= PROBE_OVER_MAX ||
-        L->pr_count - L->pr_answers > PROBE_MAX - PROBE_ANSWERS || /* too few left to confirm */
+    const int heard = L->pr_sent - L->pr_over; /* the probes heard in quiet, or out now */
+    if (speech || heard >= PROBE_MAX || L->pr_over >= PROBE_OVER_MAX ||
+        heard - L->pr_answers > PROBE_MAX - PROBE_ANSWERS || /* too few left to confirm */
         L->pr_pause < (L->pr_answers ? PROBE_PAUSE_NEXT : PROBE_PAUSE))
         return CQ_OK;
-    L->pr_out = 1, L->pr_count++, L->pr_sent++, L->pr_played = 0;
+    L->pr_out = 1, L->pr_sent++, L->pr_played = 0;
     L->pr_start = i + 1, L->pr_end = i + 1 + c->probe_frames;
     L->pr_reply = 0, L->pr_speech = 0, L->pr_talked = 0;
     cq_call_event e = {.confidence = 1, .cycles = L->pr_sent};
@@ -454,8 +454,7 @@ int cq__cls_live_hold_arrival(cq_classifier *c, size_t i)
         }
         L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
         L->cand_music = 0, L->cand_known = 0, L->cand_active = 0, L->pr_ready = 0;
-        L->pr_out = 0, L->pr_count = 0, L->pr_answers = 0, L->pr_pause = 0;
-        L->pr_over = 0, L->pr_sent = 0;
+        L->pr_out = 0, L->pr_sent = 0, L->pr_over = 0, L->pr_answers = 0, L->pr_pause = 0;
     }
     if (!L->cand)
         return CQ_OK;

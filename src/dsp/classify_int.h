@@ -72,9 +72,8 @@ typedef struct live_state {
     size_t silence_start; /* its first frame */
     /* hold mode's probe (probe_frames > 0): 0 none out, 1 out (sounding, then listened for) */
     int pr_out;
-    int pr_count;            /* probes sent for the candidate and heard in quiet */
-    int pr_over;             /* probes sent that the line talked over (not counted) */
-    int pr_sent;             /* probes sent for the candidate, all */
+    int pr_sent;             /* probes sent for the candidate */
+    int pr_over;             /* of them, talked over by the line (not counted as heard) */
     int pr_answers;          /* of them, answered (a reply confirmed) */
     size_t pr_start, pr_end; /* the probe out: its first frame and one past its last */
     size_t pr_pause;         /* non-speech frames up to the last arrival */

@@ -336,27 +336,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- life cycle --------------------------------------------------------------------------- */
 
-/* libmicrohttpd's panic (an inconsistency it cannot go on from): said in the log, where it is,
- * before the abort the library's own handler would make without a word */
-static void on_mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
-{
-    (void)cls;
-    char why[240];
-    size_t n = 0;
-    for (const char *r = reason ? reason : ""; *r && n + 2 < sizeof(why); r++) {
-        if (*r == '"' || *r == '\\')
-            why[n++] = '\\';
-        why[n++] = (unsigned char)*r < 0x20 ? ' ' : *r; /* its newline, no control byte */
-    }
-    why[n] = 0;
-    fprintf(stderr,
-            "{\"level\":\"error\",\"msg\":\"libmicrohttpd panic\",\"file\":\"%.120s\","
-            "\"line\":%u,\"reason\":\"%s\"}\n",
-            file ? file : "", line, why);
-    fflush(stderr);
-    abort();
-}
-
 int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
 {
     svc s;
@@ -513,7 +492,6 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
             close(lfd);
         return 1;
     }
-    MHD_set_panic_func(on_mhd_panic, NULL);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | v6,

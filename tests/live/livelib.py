@@ -160,6 +160,11 @@ def frame_power(x):
     return np.mean(x[:n * FRAME].reshape(n, FRAME) ** 2, axis=1) if n else np.zeros(0)
 
 
+def frame_db(x):
+    """frame_power in dB (-200 dB for a silent frame)."""
+    return 10 * np.log10(frame_power(x) + 1e-20)
+
+
 def active_db(x):
     """Active level in dBFS (full-scale sine = -3 dBFS RMS): the RMS of the 10 ms frames within
     30 dB of the loudest frame and above -70 dBFS. A simple stand-in for ITU-T P.56 that treats
@@ -204,7 +209,7 @@ def onset(x, level_db, below_db=25.0, run=5):
     is at most `below_db` dB under the part's active level and that starts a run of `run` frames
     (50 ms) all as loud. The soft start of a word (a breathy /h/) can precede it by a few tens of
     ms; the onset is what an energy detector with perfect knowledge of the level would see."""
-    db = 10 * np.log10(frame_power(x) + 1e-20)
+    db = frame_db(x)
     loud = db >= level_db - below_db
     for i in range(len(loud) - run + 1):
         if loud[i:i + run].all():
@@ -217,7 +222,7 @@ def onset(x, level_db, below_db=25.0, run=5):
 def utterances(x, bridge_s=0.3, min_s=0.3, max_s=None):
     """The utterances of x: runs of 10 ms frames within 35 dB of the loudest, pauses shorter than
     bridge_s bridged, min_s or longer (and at most max_s, if given), 50 ms kept either side."""
-    db = 10 * np.log10(frame_power(x) + 1e-20)
+    db = frame_db(x)
     if not len(db):
         return []
     on = db >= db.max() - 35

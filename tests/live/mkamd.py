@@ -77,7 +77,7 @@ def short_phrases(corpus, talker):
     if out:
         return out
     for u in L.phrases(corpus, talker, bridge_s=0.3, min_s=0.3):
-        db = 10 * np.log10(L.frame_power(u) + 1e-20)
+        db = L.frame_db(u)
         lo, hi = 25, min(len(db), 130)
         if hi > lo:
             cut = lo + int(np.argmin(db[lo:hi]))

@@ -95,7 +95,7 @@ class Builder:
 
 def speech_span(x):
     """First and last sample of x's speech (10 ms frames within 35 dB of the loudest)."""
-    db = 10 * np.log10(L.frame_power(x) + 1e-20)
+    db = L.frame_db(x)
     on = np.nonzero(db >= db.max() - 35)[0]
     return int(on[0] * L.FRAME), int(min(len(x), (on[-1] + 1) * L.FRAME))
 
@@ -129,7 +129,7 @@ def words_of(utts):
     0.25-0.6 s after the last cut and faded over 5 ms at both ends."""
     out, fade = [], np.linspace(0, 1, int(0.005 * L.RATE))
     for u in utts:
-        db = 10 * np.log10(L.frame_power(u) + 1e-20)
+        db = L.frame_db(u)
         pos = 0
         while pos + 60 <= len(db):
             cut = pos + 25 + int(np.argmin(db[pos + 25:pos + 60]))
@@ -157,7 +157,7 @@ def announce_hard(rng, corpus, st):
             return np.concatenate(take), talker, talker, "words"
     x, talker, src = prompt_take(rng, corpus, st, "announce", rng.uniform(2, 9))
     if r < 2 / 3:
-        db = 10 * np.log10(L.frame_power(x) + 1e-20)
+        db = L.frame_db(x)
         n = len(db)
         cut = (n // 3 + int(np.argmin(db[n // 3:2 * n // 3]))) * L.FRAME if n >= 9 else len(x) // 2
         x = np.concatenate([x[:cut], np.zeros(int(rng.uniform(0.8, 2.5) * L.RATE)), x[cut:]])

@@ -61,6 +61,14 @@ def pct(v, q):
     return v[min(len(v) - 1, int(q * len(v)))] if v else float("nan")
 
 
+def agi_answer(out, n):
+    """The FastAGI client's answer for sequence n (agi_client.py's JSON line), {} without one."""
+    try:
+        return json.loads(open(os.path.join(out, n + ".agi.txt")).read().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seqs", required=True)
@@ -228,10 +236,7 @@ def main():
                 lat.append(h["at"] - lab["first_utt_end"])
                 note = "human %s %.2f s after the greeting's end" % (h.get("rule"), lat[-1])
         if agi_port and input_of(i) != "rtp":  # the FastAGI answer: the event line's decision
-            try:
-                ans = json.loads(open(os.path.join(out, n + ".agi.txt")).read().splitlines()[0])
-            except (OSError, ValueError, IndexError):
-                ans = {}
+            ans = agi_answer(out, n)
             want = None
             if hum:
                 h = hum[0]
@@ -272,10 +277,7 @@ def amd_scored(a, out, names, labs, by_call, name_of, input_of, agi_port):
         dec = [e for e in ev if e.get("type") in ("human", "machine")]
         note = "%s %s at %.2f" % (dec[0]["type"], dec[0].get("rule"), dec[0]["at"]) if dec else "none"
         if agi_port and input_of(i) != "rtp":
-            try:
-                ans = json.loads(open(os.path.join(out, n + ".agi.txt")).read().splitlines()[0])
-            except (OSError, ValueError, IndexError):
-                ans = {}
+            ans = agi_answer(out, n)
             if not dec:
                 want = ("HANGUP", "")
             elif dec[0]["type"] == "human":
