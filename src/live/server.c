@@ -262,9 +262,9 @@ lv__end lv__ring_put(lv__call *c, const int16_t *pcm, size_t count, uint32_t rat
         return LV__END_ERROR;
     }
     size_t space = c->cap - c->len, n = count < space ? count : space;
-    size_t tail = (c->head + c->len) % c->cap;
-    for (size_t i = 0; i < n; i++)
-        c->ring[(tail + i) % c->cap] = pcm[i];
+    size_t tail = (c->head + c->len) % c->cap, first = c->cap - tail < n ? c->cap - tail : n;
+    memcpy(c->ring + tail, pcm, first * sizeof(int16_t)); /* to the ring's end, then its start */
+    memcpy(c->ring, pcm + first, (n - first) * sizeof(int16_t));
     c->len += n;
     c->rx_samples += count;
     if (n)
@@ -355,6 +355,8 @@ static void on_readable(lv__call *c, uint8_t *buf, lv__call **closed)
             lv__ws_bytes(c, buf, (size_t)k, closed);
         else
             lv__as_bytes(c, buf, (size_t)k, closed);
+        if ((size_t)k < LV__READ_BUF)
+            return; /* drained: the poll is level-triggered, so more to read is reported again */
     }
 }
 

@@ -232,9 +232,10 @@ static bool take(lv__call *c, wbuf *w, bool *ended)
 {
     pthread_mutex_lock(&c->mu);
     size_t n = c->len < LV__TURN_SAMPLES ? c->len : LV__TURN_SAMPLES;
-    for (size_t i = 0; i < n; i++)
-        w->pcm[i] = c->ring[(c->head + i) % c->cap];
-    if (n) {
+    if (n) { /* to the ring's end, then from its start */
+        size_t first = c->cap - c->head < n ? c->cap - c->head : n;
+        memcpy(w->pcm, c->ring + c->head, first * sizeof(int16_t));
+        memcpy(w->pcm + first, c->ring, (n - first) * sizeof(int16_t));
         c->head = (c->head + n) % c->cap;
         c->len -= n;
     }
