@@ -25,10 +25,15 @@
 #          sender reads nothing back: the probe's frames wait in its socket's buffer);
 #          HOLDSEQ=1 streams the same sequence without the probe, for the comparison.
 #          Prints a table and writes bench/out/live-scale.txt.
-#   usage: bench/live.sh [scale] [N ...]     (after scripts/build)
+#   soak [SECONDS [CALLS [RATE]]]   CALLS live calls with --live hold --probe default for SECONDS
+#          (default 1800 s, 1000 calls) and `callqa serve` answering RATE cached GET /analyze a
+#          second beside them (default 500): memory, CPU and the requests' latency per 5
+#          minutes, and checks that nothing grew, no audio was dropped, no event was lost and
+#          every request was answered (bench/live_soak.py). Writes bench/out/live-soak.txt.
+#   usage: bench/live.sh [scale] [N ...] | soak [SECONDS [CALLS [RATE]]]   (after scripts/build)
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-BENCH_SECTIONS="scale"
+BENCH_SECTIONS="scale soak"
 BENCH_DEFAULT="scale"
 export CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$SHARED/models}
 
@@ -115,6 +120,14 @@ print("| %s | %s | %d / %d / %d | %s | %s / %s | %.5f | %.2f | %.1f | %.1f | %s 
     done
     cp "$T/table" bench/out/live-scale.txt
     cat bench/out/live-scale.txt
+}
+
+sec_soak() {
+    bench_build callqa_cli live_load
+    rc=0
+    /usr/bin/python3 bench/live_soak.py build "$SHARED" "$@" > bench/out/live-soak.txt || rc=$?
+    cat bench/out/live-soak.txt
+    return $rc
 }
 
 bench_main "$@"
