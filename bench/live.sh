@@ -24,7 +24,11 @@
 #          that candidates come and probes go back into the calls (counted from call_end; the
 #          sender reads nothing back: the probe's frames wait in its socket's buffer);
 #          HOLDSEQ=1 streams the same sequence without the probe, for the comparison.
-#          Prints a table and writes bench/out/live-scale.txt.
+#          The whole machine's CPU over the run (/proc/stat: the server, the sender, the
+#          kernel's loopback TCP and anything else) and the sender's own CPU are shown beside
+#          the server's. MODES="batched alone" (the default: both); BUILDS="A/callqa B/callqa":
+#          several builds side by side, each N and mode run with each build in turn (a build
+#          column is added). Prints a table and writes bench/out/live-scale.txt.
 #   soak [SECONDS [CALLS [RATE]]]   CALLS live calls with --live hold --probe default for SECONDS
 #          (default 1800 s, 1000 calls) and `callqa serve` answering RATE cached GET /analyze a
 #          second beside them (default 500): memory, CPU and the requests' latency per 5
@@ -54,19 +58,28 @@ sec_scale() {
         FILE=$T/seq/hold_dev_000.wav
     fi
 
-    # one N, one mode: prints the final stats line, then the sender's line
+    MODES=${MODES:-batched alone}
+    BUILDS=${BUILDS:-$CQ}
+    # the machine's busy and total CPU ticks so far (/proc/stat's first line)
+    ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+
+    # one N, one mode, one build: prints the final stats line, the sender's line, the events'
+    # latencies, the probes, then the machine's busy share and the sender's CPU seconds
     run() {
         n=$1
-        shift
+        bin=$2
+        shift 2
         rm -f "$T/ev" "$T/err"
         # shellcheck disable=SC2086 # LIVE is one word or none
-        "$CQ" live --audiosocket 127.0.0.1:0 --max-calls $((n + 16)) --stats-sec 0 \
+        "$bin" live --audiosocket 127.0.0.1:0 --max-calls $((n + 16)) --stats-sec 0 \
             --events "$T/ev" ${LIVE:+--live $LIVE} ${PROBE:+--probe default} "$@" 2> "$T/err" &
         pid=$!
         for _ in $(seq 1 100); do grep -q ' port ' "$T/err" 2> /dev/null && break; sleep 0.1; done
         port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$T/err" | head -1)
-        sender=$(build/bench/live_load --port "$port" --calls "$n" --secs "$SECS" --file "$FILE" \
-            --channel 1 --starts "$T/starts")
+        m0=$(ticks)
+        sender=$(/usr/bin/time -f '%U %S' -o "$T/stime" build/bench/live_load --port "$port" \
+            --calls "$n" --secs "$SECS" --file "$FILE" --channel 1 --starts "$T/starts")
+        m1=$(ticks)
         sleep 1
         kill -TERM "$pid"
         wait "$pid"
@@ -87,35 +100,44 @@ q = lambda p: "%.0f" % lat[min(len(lat) - 1, int(p * len(lat)))] if lat else "-"
 print(len(lat), q(0.5), q(0.99))
 PY
         grep -c '"type":"probe"' "$T/ev" || true # the probes asked for
+        echo "$m0 $m1" | awk '{ printf "%.4f ", ($3 - $1) / ($4 - $2) }'
+        awk '{ print $1 + $2 }' "$T/stime"
     }
 
     {
         echo "N concurrent calls, $SECS s of audio each, $(nproc) CPUs; wait = a frame's wait for the analysis${LIVE:+; --live $LIVE}${PROBE:+ --probe default}"
         echo
-        echo "| calls | VAD | frame wait p50 / p99 / max (ms) | events | event latency p50 / p99 (ms) | CPU s per call-second | cores busy | VAD chunks per batch | audio dropped (s) | sender late p99 (ms) |${PROBE:+ probes |}"
-        echo "|---|---|---|---|---|---|---|---|---|---|${PROBE:+---|}"
+        nb=$(echo "$BUILDS" | wc -w)
+        echo "| $([ "$nb" -gt 1 ] && printf 'build | ')calls | VAD | frame wait p50 / p99 / max (ms) | events | event latency p50 / p99 (ms) | CPU s per call-second | server cores busy | sender cores busy | machine cores busy | VAD chunks per batch | audio dropped (s) | sender late p99 (ms) |${PROBE:+ probes |}"
+        echo "|$([ "$nb" -gt 1 ] && printf -- '---|')---|---|---|---|---|---|---|---|---|---|---|---|${PROBE:+---|}"
     } > "$T/table"
     for n in $LIST; do
-        for mode in batched alone; do
-            if [ "$mode" = batched ]; then
-                out=$(run "$n")
-            else
-                out=$(run "$n" --vad-batch 1 --batch-wait-ms 0)
-            fi
-            echo "$out" | python3 -c '
-import json, sys
-n, mode, secs, probe = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+        for mode in $MODES; do
+            for bin in $BUILDS; do
+                if [ "$mode" = batched ]; then
+                    out=$(run "$n" "$bin")
+                else
+                    out=$(run "$n" "$bin" --vad-batch 1 --batch-wait-ms 0)
+                fi
+                echo "$out" | python3 -c '
+import json, os, sys
+n, mode, secs, probe, build, nb = sys.argv[1:7]
+secs = float(secs)
 lines = sys.stdin.read().splitlines()
 st, snd, ev = json.loads(lines[0]), lines[1].split(), lines[2].split()
+busy, scpu = (float(x) for x in lines[-1].split())
 wall = secs + 2.2  # the calls overlap for SECS s, their starts spread over 2 s
 w = st["wait_ms"]
-print("| %s | %s | %d / %d / %d | %s | %s / %s | %.5f | %.2f | %.1f | %.1f | %s |%s" % (
-    n, "batched across calls" if mode == "batched" else "each call alone", w["p50"], w["p99"], w["max"],
+print("| %s%s | %s | %d / %d / %d | %s | %s / %s | %.5f | %.2f | %.2f | %.2f | %.1f | %.1f | %s |%s" % (
+    build + " | " if int(nb) > 1 else "", n,
+    "batched across calls" if mode == "batched" else "each call alone", w["p50"], w["p99"], w["max"],
     ev[0], ev[1], ev[2], st["cpu_sec"] / st["audio_analysed_sec"], st["cpu_sec"] / wall,
-    st["vad_chunks_per_run"], st["audio_dropped_samples"] / 8000.0, snd[snd.index("p99") + 1],
+    scpu / wall, busy * os.cpu_count(), st["vad_chunks_per_run"],
+    st["audio_dropped_samples"] / 8000.0, snd[snd.index("p99") + 1],
     " %s |" % lines[3] if probe else ""))
-' "$n" "$mode" "$SECS" "$PROBE" >> "$T/table"
-            tail -1 "$T/table"
+' "$n" "$mode" "$SECS" "$PROBE" "$bin" "$nb" >> "$T/table"
+                tail -1 "$T/table"
+            done
         done
     done
     cp "$T/table" bench/out/live-scale.txt
