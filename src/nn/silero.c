@@ -492,13 +492,36 @@ int cq_vad_process_many(const cq_vad_job *jobs, size_t n_jobs)
     lane ln[BATCH];
     int nb = 0;
     bool distinct = true; /* no stream has two lanes in the batch being filled */
-    for (size_t i = 0; i < n_jobs; i++) {
-        const cq_vad_job *jb = &jobs[i];
-        for (size_t j = 0; j < jb->n_chunks; j++) {
+    /* Calls side by side (more than one job) give batches of any size; the products take
+     * whole panels of 8 columns, so a batch of 4 or more runs padded to a multiple of 8 (the
+     * columns left over would take the scalar loop, and under 8 columns the dot products, both
+     * slower per chunk than the padding). One stream keeps its batches as they are. */
+#define PADDED(nb) (n_jobs > 1 && (nb) >= 4 ? ((nb) + 7) / 8 * 8 : (nb))
+    /* The chunks round by round: the first of every job, then the second of those with two or
+     * more, and so on (one job: its chunks in order). A stream met again in the batch being
+     * filled ends that batch when it holds a whole panel (8 lanes), whose recurrent product is
+     * then one product over all its streams' states; a smaller batch takes it on, its lanes'
+     * recurrent products then one after another. Each stream's chunks stay in order. */
+    size_t most = 0;
+    for (size_t i = 0; i < n_jobs; i++)
+        most = jobs[i].n_chunks > most ? jobs[i].n_chunks : most;
+    for (size_t j = 0; j < most; j++) {
+        for (size_t i = 0; i < n_jobs; i++) {
+            const cq_vad_job *jb = &jobs[i];
+            if (j >= jb->n_chunks)
+                continue;
+            bool again = false;
+            for (int k = 0; k < nb && !again; k++)
+                again = ln[k].v == jb->v;
+            if (again && n_jobs > 1 && nb >= 8) {
+                silero_batch(w, ln, PADDED(nb), nb, distinct);
+                nb = 0;
+                distinct = true;
+            } else if (again) {
+                distinct = false;
+            }
             /* the context of a job's first chunk is what its stream kept; of the others, the
              * samples before them */
-            if (j && nb)
-                distinct = false;
             ln[nb++] = (lane){.x = jb->x + j * n,
                               .ctx = j ? jb->x + j * n - C : jb->v->ctx,
                               .v = jb->v,
@@ -510,13 +533,9 @@ int cq_vad_process_many(const cq_vad_job *jobs, size_t n_jobs)
             }
         }
     }
-    /* Calls side by side (more than one job) give batches of any size; the products take
-     * whole panels of 8 columns, so a batch of 4 or more runs padded to a multiple of 8 (the
-     * columns left over would take the scalar loop, and under 8 columns the dot products, both
-     * slower per chunk than the padding). One stream keeps its batches as they are. */
     if (nb)
-        silero_batch(w, ln, n_jobs > 1 && nb >= 4 ? (nb + 7) / 8 * 8 : nb, nb,
-                     distinct && n_jobs > 1);
+        silero_batch(w, ln, PADDED(nb), nb, distinct && n_jobs > 1);
+#undef PADDED
     /* each stream's context for its next call (its first chunk has read the old one by now) */
     for (size_t i = 0; i < n_jobs; i++)
         if (jobs[i].n_chunks)
