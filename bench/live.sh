@@ -29,9 +29,10 @@
 #          the server's. MODES="batched alone" (the default: both); BUILDS="A/callqa B/callqa":
 #          several builds side by side, each N and mode run with each build in turn (a build
 #          column is added). Prints a table and writes bench/out/live-scale.txt.
-#   soak [SECONDS [CALLS [RATE]]]   CALLS live calls with --live hold --probe default for SECONDS
-#          (default 1800 s, 1000 calls) and `callqa serve` answering RATE cached GET /analyze a
-#          second beside them (default 500): memory, CPU and the requests' latency per 5
+#   soak [SECONDS [CALLS [RATE [CALL_SECONDS]]]]   CALLS live calls at a time with --live hold
+#          --probe default for SECONDS, each lasting CALL_SECONDS then replaced by a new one
+#          (default 1800 s, 1000 calls of 180 s) and `callqa serve` answering RATE cached GET
+#          /analyze a second beside them (default 500): memory, CPU and the requests' latency per 5
 #          minutes, and checks that nothing grew, no audio was dropped, no event was lost and
 #          every request was answered (bench/live_soak.py). Writes bench/out/live-soak.txt.
 #   usage: bench/live.sh [scale] [N ...] | soak [SECONDS [CALLS [RATE]]]   (after scripts/build)
