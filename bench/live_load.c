@@ -200,9 +200,10 @@ int main(int argc, char **argv)
                 if (sf)
                     fprintf(sf, "%s %.6f\n", k->uuid, k->wall0);
             }
-            int16_t s[FRAME];
-            for (int j = 0; j < FRAME; j++)
-                s[j] = pcm[(k->pos + (size_t)j) % total];
+            int16_t s[FRAME]; /* to the recording's end, then from its start */
+            const size_t first = total - k->pos < FRAME ? total - k->pos : FRAME;
+            memcpy(s, pcm + k->pos, first * sizeof(int16_t));
+            memcpy(s + first, pcm, (FRAME - first) * sizeof(int16_t));
             k->pos = (k->pos + FRAME) % total;
             size_t n = lv_as_encode_slin(fr, sizeof(fr), 8000, s, FRAME);
             if (send_flags(k->fd, fr, n, MSG_DONTWAIT))
