@@ -1276,19 +1276,25 @@ static int end_frame(cq_tones *t)
  */
 CQ_CLONES static void dtmf_bands(cq_tones *t, const float *x, int16_t *out)
 {
-    /* the 8 resonators are independent lanes: the inner loop vectorises */
-    float z0[8], z1[8];
+    /* the 8 resonators are independent lanes: the first loop vectorises across them; their
+     * outputs, kept, are summed in a second loop that vectorises across the samples, each
+     * sample's sum in the resonators' order (band 0 first) */
+    float z0[8], z1[8], y[8][FR];
     memcpy(z0, t->band_z[0], sizeof(z0));
     memcpy(z1, t->band_z[1], sizeof(z1));
     for (int i = 0; i < FR; i++) {
         const float v = x[i] * 32768.0f;
-        float sum = 0;
         for (int b = 0; b < 8; b++) {
-            float y = t->band_c[0][b] * v + z0[b];
-            z0[b] = -t->band_c[1][b] * y + z1[b];
-            z1[b] = -t->band_c[0][b] * v - t->band_c[2][b] * y;
-            sum += y;
+            float yb = t->band_c[0][b] * v + z0[b];
+            z0[b] = -t->band_c[1][b] * yb + z1[b];
+            z1[b] = -t->band_c[0][b] * v - t->band_c[2][b] * yb;
+            y[b][i] = yb;
         }
+    }
+    for (int i = 0; i < FR; i++) {
+        float sum = 0;
+        for (int b = 0; b < 8; b++)
+            sum += y[b][i];
         out[i] = (int16_t)(sum > 32767.0f ? 32767 : sum < -32768.0f ? -32768 : sum);
     }
     memcpy(t->band_z[0], z0, sizeof(z0));
