@@ -491,9 +491,17 @@ int lv_server_run(lv_server *s)
         return LV_ERR_NOMEM;
     bool stopping = false;
     s->last_stats = cq_clock_mono_sec();
+    double polled = 0;
+    int n = 0;
     while (!stopping) {
         struct epoll_event evs[256];
-        int n = epoll_wait(s->ep, evs, 256, 100);
+        /* a round that did not fill the list: the next poll no sooner than LV__POLL_GAP_SEC
+         * after this one, so that the frames of many calls come out of one wake-up */
+        double gap = polled + LV__POLL_GAP_SEC - cq_clock_mono_sec();
+        if (n < 256 && gap > 0)
+            (void)cq_clock_sleep(gap);
+        polled = cq_clock_mono_sec();
+        n = epoll_wait(s->ep, evs, 256, 100);
         lv__call *closed = NULL;
         for (int i = 0; i < n; i++) {
             void *ptr = evs[i].data.ptr;
