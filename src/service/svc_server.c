@@ -453,8 +453,13 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* the audit trail's writer, on a connection of its own (svc_auditq.c); the results served
-     * in the last second (svc_hot.c) */
+    /* the audit trail's writer, on a connection of its own, and the checkpoints of SQLite's
+     * write-ahead log on another, so that no request waits for one (svc_auditq.c); the results
+     * served in the last second (svc_hot.c) */
+    if (store_wal_manual(s.store) < 0) {
+        fprintf(stderr, "callqa serve: store: %s\n", store_errmsg(s.store));
+        return 1;
+    }
     if (!(s.auditq = svc_auditq_start(c, msg, sizeof(msg))) || !(s.hot = svc_hot_create())) {
         fprintf(stderr, "callqa serve: %s\n", s.auditq ? "out of memory" : msg);
         return 1;
