@@ -316,6 +316,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->inv_request);
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
+    if (r->hot) /* cached's report was the kept one's */
+        r->cached.report = NULL, svc_hot_release(r->hot);
+    if (r->shared) /* an answer never sent */
+        r->shared_release(r->shared_cls);
     if (r->have_cached)
         store_result_free(&r->cached);
     if (r->upload_cap)
