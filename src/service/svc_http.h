@@ -54,6 +54,7 @@ typedef struct svc {
     double roots_loaded;       /* when (monotonic s): a miss reloads them at most once a second */
     struct svc_auditq *auditq; /* the audit trail's rows on their way to the store */
     struct svc_hot *hot;       /* the results GET /analyze served in the last second */
+    struct svc_log *log;       /* the requests' log lines on their way to stderr */
 } svc;
 
 typedef struct req req; /* one request (below) */
