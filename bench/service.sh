@@ -179,7 +179,7 @@ sec_request_cost() {
     sox "$C/calls/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-out.wav" remix 2
     (cd "$T/www" && exec python3 -m http.server $((PORT + 1)) --bind 127.0.0.1 > /dev/null 2>&1) &
     echo $! >> "$T/pids"
-    sleep 1
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/" && break; sleep 0.1; done
     ARGS="serve --listen 127.0.0.1:$PORT --no-auth --db $T/db --freshness-sec 86400"
     ARGS="$ARGS --recording-server uk=http://127.0.0.1:$((PORT + 1))/RECORDINGS"
     U=http://127.0.0.1:$PORT
@@ -200,6 +200,7 @@ PY
     # shellcheck disable=SC2086 # ARGS: words
     "$B/callqa-service" $ARGS 2> /dev/null &
     svc=$!
+    echo $svc >> "$T/pids"
     up
     curl -sf -o /dev/null "$U$Q"
     kill $svc
