@@ -15,6 +15,14 @@
 #          (strace -c -f over N requests), per request. Compare two builds with it where timed
 #          figures are too noisy. BUILD: a build folder (default build), N 2000; needs valgrind,
 #          strace, sox, curl.
+#   runs [RUNS [SECONDS]]   the cached GET /analyze RUNS times in a row (default 10, SECONDS of
+#          wrk -t2 -c16 --latency each, default 10), one line a run: requests per second, p50,
+#          p99 (wrk's, corrected for the requests a stalled connection did not send) and the
+#          slowest request, with the 1-minute load average before the run. CQ_BEFORE=PROGRAM:
+#          another build's callqa served beside it (its own store), its runs alternating with
+#          CQ's (ABBA order), so that the ratio of the two comes from one stretch of the
+#          machine's load; the summary gives each build's median req/s, its worst p99 and the
+#          ratio of the medians.
 #   soak [SECONDS]   normal traffic with the red team's attacks interleaved, bounded (bench/soak.py:
 #          the service's RSS and the normal requests' p99 latency in the first and the last
 #          minute, and every normal request that did not succeed); default 600 s.
@@ -24,7 +32,7 @@
 #   usage: bench/service.sh [SECTION [ARGS...]]...   (default: load; after scripts/build)
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-BENCH_SECTIONS="load request-cost soak"
+BENCH_SECTIONS="load runs request-cost soak"
 BENCH_DEFAULT="load"
 export CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$SHARED/models}
 
@@ -90,6 +98,75 @@ sec_load() {
     done
 }
 
+# runs: one service per build measured (PORT, the recording server at PORT + 1), the result
+# stored once; then RUNS rounds of wrk, the builds alternating A B, B A, ...
+sec_runs() {
+    N=${1:-10}
+    D=${2:-10}
+    need wrk sox curl
+    C=$SHARED/corpus/calls
+    T=$(mktemp -d)
+    trap 'kill $(cat "$T/pids" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
+    mkdir -p "$T/www/RECORDINGS/ORIG"
+    sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-in.wav" remix 1
+    sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-out.wav" remix 2
+    (cd "$T/www" && exec python3 -m http.server 28381 --bind 127.0.0.1 > /dev/null 2>&1) &
+    echo $! >> "$T/pids"
+    for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:28381/ && break; sleep 0.1; done
+    Q="/analyze?server=uk&file=c1-all.wav"
+    start() { # NAME PROGRAM PORT
+        "$2" serve --listen "127.0.0.1:$3" --no-auth --db "$T/db.$1" --freshness-sec 86400 \
+            --recording-server uk=http://127.0.0.1:28381/RECORDINGS 2> "$T/log.$1" &
+        echo $! >> "$T/pids"
+        for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$3/health" && break; sleep 0.1; done
+        curl -sf -o "$T/answer.$1" "http://127.0.0.1:$3$Q" || { tail -5 "$T/log.$1"; die "$2: GET /analyze failed"; } # into the store
+    }
+    start after "$CQ" 28380
+    builds="after"
+    if [ -n "${CQ_BEFORE:-}" ]; then
+        start before "$CQ_BEFORE" 28382
+        builds="after before"
+        cmp -s "$T/answer.after" "$T/answer.before" || echo "(the two builds' answers differ)"
+    fi
+    echo "== cached GET /analyze ($(wc -c < "$T/answer.after") bytes), wrk -t2 -c16 -d${D}s --latency, $N runs"
+    echo "run build    req/s    p50_ms   p99_ms   max_ms  load1"
+    i=1
+    while [ "$i" -le "$N" ]; do
+        order=$builds
+        [ $((i % 2)) = 0 ] && [ -n "${CQ_BEFORE:-}" ] && order="before after"
+        for b in $order; do
+            port=28380
+            [ "$b" = before ] && port=28382
+            load=$(cut -d' ' -f1 /proc/loadavg)
+            wrk -t2 -c16 -d"${D}s" --latency "http://127.0.0.1:$port$Q" > "$T/wrk"
+            awk -v run="$i" -v b="$b" -v la="$load" '
+                function ms(v) { # 907.00ms, 1.20s, 500.00us: in ms
+                    if (v ~ /us$/) return v * 0.001
+                    if (v ~ /ms$/) return v + 0
+                    if (v ~ /m$/) return v * 60000
+                    return v * 1000
+                }
+                $1 == "Latency" && NF >= 5 { mx = ms($4) }
+                $1 == "50%" { p50 = ms($2) }
+                $1 == "99%" { p99 = ms($2) }
+                $1 == "Requests/sec:" { rps = $2 }
+                /Non-2xx|Socket errors/ { err = err " " $0 }
+                END { printf "%3d %-6s %9.0f %8.2f %8.2f %8.2f %6s%s\n", run, b, rps, p50, p99, mx, la, err }
+            ' "$T/wrk" | tee -a "$T/runs"
+        done
+        i=$((i + 1))
+    done
+    for b in $builds; do
+        awk -v b="$b" '$2 == b { print $3 }' "$T/runs" | median > "$T/med.$b"
+        awk -v b="$b" '$2 == b && $5 > m { m = $5 } $2 == b && $5 > 5 { k++ }
+            END { printf "%s: median req/s %s, worst p99 %.2f ms, runs with p99 over 5 ms: %d\n", b, med, m, k }' \
+            med="$(cat "$T/med.$b")" "$T/runs"
+    done
+    [ -n "${CQ_BEFORE:-}" ] &&
+        awk -v a="$(cat "$T/med.after")" -v b="$(cat "$T/med.before")" 'BEGIN { printf "after / before (median req/s): %.2f\n", a / b }'
+    echo "the audit trail (after): $(curl -s "http://127.0.0.1:28380/metrics" | grep -E "^callqa_audit_(rows_total|commits_total|queue_high_rows|wait_seconds_total)" | tr '\n' ' ')"
+}
+
 sec_request_cost() {
     B=$(cd "${1:-build}" && pwd)
     N=${2:-2000}
@@ -102,7 +179,7 @@ sec_request_cost() {
     sox "$C/calls/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-out.wav" remix 2
     (cd "$T/www" && exec python3 -m http.server $((PORT + 1)) --bind 127.0.0.1 > /dev/null 2>&1) &
     echo $! >> "$T/pids"
-    sleep 1
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/" && break; sleep 0.1; done
     ARGS="serve --listen 127.0.0.1:$PORT --no-auth --db $T/db --freshness-sec 86400"
     ARGS="$ARGS --recording-server uk=http://127.0.0.1:$((PORT + 1))/RECORDINGS"
     U=http://127.0.0.1:$PORT
@@ -123,6 +200,7 @@ PY
     # shellcheck disable=SC2086 # ARGS: words
     "$B/callqa-service" $ARGS 2> /dev/null &
     svc=$!
+    echo $svc >> "$T/pids"
     up
     curl -sf -o /dev/null "$U$Q"
     kill $svc

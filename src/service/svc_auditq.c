@@ -18,6 +18,20 @@
  * service stops taking requests, their rows are queued, and svc_auditq_stop writes every one
  * (trying for AUDITQ_DRAIN_SEC when the store fails; what it could not write is counted and
  * logged). What a crash (SIGKILL, power) can lose is what was queued and not committed yet.
+ *
+ * The checkpoints of SQLite's write-ahead log are a thread's of their own here, on a third
+ * connection, and no other connection of the service makes one (store_wal_manual). A checkpoint
+ * copies the log into the database with two fsyncs, and a commit that takes the log past 1000
+ * pages would make it there and then: the audit trail's writer, sitting in those fsyncs (a
+ * second and more on a busy disk), stopped draining the ring, which at tens of thousands of
+ * requests a second filled, and every request waited for room (docs/service.md, "Requests
+ * that stalled"). The checkpointer copies what was committed every CKPT_SEC without waiting
+ * for anyone, while the writer goes on committing (a commit only writes the log, no fsync). The
+ * log starts over only when everything in it was copied as a commit begins, which steady writes
+ * never allow: past CKPT_RESTART_FRAMES the checkpointer asks the writer to pause (parked: its
+ * rows gather in the ring), copies the rest, and the writer's next commit starts the log over.
+ * A ring half full ends the pause at once: the log then grows until a later pause, and a request
+ * never waits for a checkpoint.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +51,9 @@
 #define AUDITQ_RETRY_MAX_SEC 5.0 /* the longest pause between tries on a failing store */
 #define AUDITQ_DRAIN_SEC 10.0    /* at stop: how long a failing store is tried */
 #define AUDITQ_TEXT_MAX 256      /* bytes of one field kept (target, ...), NUL included */
+#define CKPT_SEC 1.0             /* the checkpointer copies the log this often */
+#define CKPT_RESTART_FRAMES 8192 /* a log of more pages (32 MiB) is made to start over */
+#define CKPT_PARK_WAIT_SEC 1.0   /* how long the checkpointer waits for the writer to pause */
 
 /* One queued row: the strings follow the struct, in the same allocation. */
 typedef struct qrow {
@@ -48,10 +65,12 @@ typedef struct qrow {
 
 struct svc_auditq {
     store *st; /* the writer's own connection */
+    store *ck; /* the checkpointer's (NULL: PostgreSQL, no checkpointer) */
     pthread_mutex_t mu;
     pthread_cond_t has_rows; /* the writer waits on it */
     pthread_cond_t has_room; /* requests wait on it when the ring is full */
     pthread_cond_t progress; /* svc_auditq_sync waits on it */
+    pthread_cond_t ck_wake;  /* the checkpointer waits on it: its period, the writer parked */
     qrow **ring;
     size_t cap, head, n; /* the rows queued: ring[(head + i) % cap], i < n */
     double wait_sec;
@@ -59,8 +78,11 @@ struct svc_auditq {
     bool idle;      /* the writer waits for a first row: a put wakes it */
     bool gathering; /* the writer lets rows gather (AUDITQ_GROUP_SEC): only a half-full ring
                        or the stop wakes it */
-    pthread_t thread;
-    bool started;
+    bool hold;      /* the checkpointer asks the writer to pause */
+    bool parked;    /* the writer pauses (no commit of its is under way) */
+    int syncing;    /* svc_auditq_sync callers waiting: a pause ends for them */
+    pthread_t thread, ck_thread;
+    bool started, ck_started;
     /* counters (under mu) */
     uint64_t queued;   /* rows taken into the ring */
     uint64_t done;     /* rows that left it: written, or dropped at stop */
@@ -128,6 +150,14 @@ static void *writer(void *arg)
         q->idle = false;
         if (q->n == 0)
             break; /* stopping, and every row written */
+        /* paused for the checkpointer while the ring has room (a request never waits for it) */
+        if (q->hold && q->n < q->cap / 2 && !q->stopping && !q->syncing) {
+            q->parked = true;
+            pthread_cond_broadcast(&q->ck_wake);
+            while (q->hold && q->n < q->cap / 2 && !q->stopping && !q->syncing)
+                pthread_cond_wait(&q->has_rows, &q->mu);
+            q->parked = false;
+        }
         /* a group commit: within AUDITQ_GROUP_SEC of the last one, the rows gather until then
          * (a crash loses what gathered); a first row after a quiet spell is written at once */
         double due = last_commit + AUDITQ_GROUP_SEC;
@@ -204,6 +234,52 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* The log copied into the database every CKPT_SEC; past CKPT_RESTART_FRAMES, once more with
+ * the writer paused, so that its next commit starts the log over. */
+static void *checkpointer(void *arg)
+{
+    svc_auditq *q = arg;
+    bool failed = false;
+    pthread_mutex_lock(&q->mu);
+    while (!q->stopping) {
+        struct timespec until = deadline_in(CKPT_SEC);
+        while (!q->stopping && pthread_cond_timedwait(&q->ck_wake, &q->mu, &until) != ETIMEDOUT) {
+        }
+        if (q->stopping)
+            break;
+        pthread_mutex_unlock(&q->mu);
+        int64_t frames = 0, copied = 0;
+        int rc = store_checkpoint(q->ck, &frames, &copied);
+        pthread_mutex_lock(&q->mu);
+        if (rc != 0 && !failed) /* said once until it works again */
+            fprintf(stderr,
+                    "{\"level\":\"warn\",\"msg\":\"the write-ahead log could not be "
+                    "checkpointed: tried again every second\",\"error\":\"%s\"}\n",
+                    store_errmsg(q->ck));
+        failed = rc != 0;
+        if (rc != 0 || frames < CKPT_RESTART_FRAMES)
+            continue;
+        /* the log goes on growing under steady commits: the writer pauses after its commit
+         * under way (an idle one commits nothing), the rest is copied, and its next commit
+         * starts the log over */
+        q->hold = true;
+        pthread_cond_broadcast(&q->has_rows);
+        until = deadline_in(CKPT_PARK_WAIT_SEC);
+        while (!q->parked && !q->idle && !q->stopping &&
+               pthread_cond_timedwait(&q->ck_wake, &q->mu, &until) != ETIMEDOUT) {
+        }
+        if (q->parked || q->idle) {
+            pthread_mutex_unlock(&q->mu);
+            store_checkpoint(q->ck, &frames, &copied);
+            pthread_mutex_lock(&q->mu);
+        }
+        q->hold = false;
+        pthread_cond_broadcast(&q->has_rows);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
 svc_auditq *svc_auditq_start(const cfg_settings *c, char *msg, size_t msgsz)
 {
     svc_auditq *q = calloc(1, sizeof(*q));
@@ -215,8 +291,16 @@ svc_auditq *svc_auditq_start(const cfg_settings *c, char *msg, size_t msgsz)
     q->cap = (size_t)c->audit_queue_rows;
     q->wait_sec = c->audit_queue_wait_sec;
     char why[1000];
-    if (!(q->st = store_open(c->db_path, why, sizeof(why)))) {
+    /* SQLite: the checkpoints are the checkpointer's, on a connection of its own */
+    int manual = -1;
+    if (!(q->st = store_open(c->db_path, why, sizeof(why))))
         snprintf(msg, msgsz, "the audit trail's connection to the store: %s", why);
+    else if ((manual = store_wal_manual(q->st)) < 0)
+        snprintf(msg, msgsz, "the audit trail's connection to the store: %s", store_errmsg(q->st));
+    else if (manual == 1 && !(q->ck = store_open(c->db_path, why, sizeof(why))))
+        snprintf(msg, msgsz, "the checkpointer's connection to the store: %s", why);
+    if (!q->st || manual < 0 || (manual == 1 && !q->ck)) {
+        store_close(q->st);
         free(q->ring);
         free(q);
         return NULL;
@@ -228,6 +312,7 @@ svc_auditq *svc_auditq_start(const cfg_settings *c, char *msg, size_t msgsz)
     pthread_cond_init(&q->has_rows, &ca);
     pthread_cond_init(&q->has_room, &ca);
     pthread_cond_init(&q->progress, &ca);
+    pthread_cond_init(&q->ck_wake, &ca);
     pthread_condattr_destroy(&ca);
     if (pthread_create(&q->thread, NULL, writer, q) != 0) {
         snprintf(msg, msgsz, "the audit trail's writer: no thread");
@@ -235,6 +320,12 @@ svc_auditq *svc_auditq_start(const cfg_settings *c, char *msg, size_t msgsz)
         return NULL;
     }
     q->started = true;
+    if (q->ck && pthread_create(&q->ck_thread, NULL, checkpointer, q) != 0) {
+        snprintf(msg, msgsz, "the store's checkpointer: no thread");
+        svc_auditq_stop(q);
+        return NULL;
+    }
+    q->ck_started = q->ck != NULL;
     return q;
 }
 
@@ -269,8 +360,9 @@ int svc_auditq_put(svc_auditq *q, const store_audit_row *rows, int n)
         q->waited_sec += cq_clock_mono_sec() - t0;
     uint64_t total = q->dropped;
     size_t queued = q->n;
-    /* the writer is woken by a first row, or by a ring half full while rows gather */
-    if (i && (q->idle || (q->gathering && q->n >= q->cap / 2)))
+    /* the writer is woken by a first row, or by a ring half full while rows gather or it is
+     * parked */
+    if (i && (q->idle || ((q->gathering || q->parked) && q->n >= q->cap / 2)))
         pthread_cond_signal(&q->has_rows);
     pthread_mutex_unlock(&q->mu);
     if (dropped)
@@ -288,8 +380,12 @@ int svc_auditq_sync(svc_auditq *q, double timeout_sec)
     uint64_t want = q->queued;
     struct timespec until = deadline_in(timeout_sec);
     int rc = 0;
+    q->syncing++;
+    if (q->parked)
+        pthread_cond_broadcast(&q->has_rows);
     while (q->done < want && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&q->progress, &q->mu, &until);
+    q->syncing--;
     bool ok = q->done >= want;
     pthread_mutex_unlock(&q->mu);
     return ok ? 0 : -1;
@@ -304,7 +400,10 @@ void svc_auditq_stop(svc_auditq *q)
         q->stopping = true;
         pthread_cond_broadcast(&q->has_rows);
         pthread_cond_broadcast(&q->has_room);
+        pthread_cond_broadcast(&q->ck_wake);
         pthread_mutex_unlock(&q->mu);
+        if (q->ck_started)
+            pthread_join(q->ck_thread, NULL);
         pthread_join(q->thread, NULL);
         fprintf(stderr,
                 "{\"level\":\"info\",\"msg\":\"the audit queue is drained\",\"written\":%llu,"
@@ -314,7 +413,9 @@ void svc_auditq_stop(svc_auditq *q)
     }
     for (size_t i = 0; i < q->n; i++)
         free(q->ring[(q->head + i) % q->cap]);
+    store_close(q->ck);
     store_close(q->st);
+    pthread_cond_destroy(&q->ck_wake);
     pthread_cond_destroy(&q->has_rows);
     pthread_cond_destroy(&q->has_room);
     pthread_cond_destroy(&q->progress);

@@ -12,9 +12,14 @@
  * purge, an erasure) is seen up to SVC_HOT_SEC late. A report over SVC_HOT_MAX_REPORT bytes is
  * not kept, so the entries hold at most SVC_HOT_SLOTS x SVC_HOT_MAX_REPORT bytes; the service's
  * main loop frees the expired ones once a second, so an idle service holds none.
+ *
+ * A report is kept once, with a count of its holders: the entry and each answer that sends it
+ * (libmicrohttpd sends it from there, and gives it back when sent), so that a cached answer
+ * copies nothing; the last holder frees it (an answer may outlive its entry).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,10 +32,17 @@
 #define SVC_HOT_SEC 1.0
 #define SVC_HOT_MAX_REPORT ((size_t)256 << 10)
 
+struct svc_hot_body {
+    atomic_int holders;
+    size_t len;
+    char text[]; /* len bytes and a NUL */
+};
+
 typedef struct hot_entry {
     bool used;
-    double loaded; /* monotonic s: when it was read from the store */
-    store_result row;
+    double loaded;      /* monotonic s: when it was read from the store */
+    store_result row;   /* its report NULL: */
+    svc_hot_body *body; /* the report */
 } hot_entry;
 
 struct svc_hot {
@@ -47,9 +59,22 @@ svc_hot *svc_hot_create(void)
     return h;
 }
 
+size_t svc_hot_len(const svc_hot_body *b)
+{
+    return b->len;
+}
+
+void svc_hot_release(void *body)
+{
+    svc_hot_body *b = body;
+    if (b && atomic_fetch_sub_explicit(&b->holders, 1, memory_order_acq_rel) == 1)
+        free(b);
+}
+
 static void drop(hot_entry *e)
 {
-    store_result_free(&e->row);
+    svc_hot_release(e->body);
+    e->body = NULL;
     e->used = false;
 }
 
@@ -82,7 +107,7 @@ static bool same(const store_result *r, const char *server, const char *file, co
 }
 
 int svc_hot_get(svc_hot *h, const char *server, const char *file, const char *engine,
-                store_result *out)
+                store_result *out, svc_hot_body **body)
 {
     if (!h)
         return 0;
@@ -92,8 +117,10 @@ int svc_hot_get(svc_hot *h, const char *server, const char *file, const char *en
     if (e->used && same(&e->row, server, file, engine)) {
         if (cq_clock_mono_sec() - e->loaded < SVC_HOT_SEC) {
             *out = e->row;
-            out->report = strdup(e->row.report);
-            got = out->report ? 1 : 0;
+            out->report = e->body->text;
+            atomic_fetch_add_explicit(&e->body->holders, 1, memory_order_relaxed);
+            *body = e->body;
+            got = 1;
         } else {
             drop(e);
         }
@@ -114,11 +141,15 @@ uint64_t svc_hot_gen(svc_hot *h)
 
 void svc_hot_put(svc_hot *h, const store_result *row, double loaded, uint64_t gen)
 {
-    if (!h || !row->report || strlen(row->report) > SVC_HOT_MAX_REPORT)
+    size_t len = row->report ? strlen(row->report) : 0;
+    if (!h || !row->report || len > SVC_HOT_MAX_REPORT)
         return;
-    char *copy = strdup(row->report);
+    svc_hot_body *copy = malloc(sizeof(*copy) + len + 1);
     if (!copy)
         return;
+    atomic_init(&copy->holders, 1);
+    copy->len = len;
+    memcpy(copy->text, row->report, len + 1);
     pthread_mutex_lock(&h->mu);
     if (h->gen != gen) { /* the store changed here since the row was read */
         pthread_mutex_unlock(&h->mu);
@@ -129,7 +160,8 @@ void svc_hot_put(svc_hot *h, const store_result *row, double loaded, uint64_t ge
     if (e->used)
         drop(e);
     e->row = *row;
-    e->row.report = copy;
+    e->row.report = NULL;
+    e->body = copy;
     e->loaded = loaded;
     e->used = true;
     pthread_mutex_unlock(&h->mu);

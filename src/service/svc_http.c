@@ -17,12 +17,31 @@
 #include "svc_http.h"
 #include "callqa/cq_clock.h"
 
+/* a shared body left on the request, given back */
+static void drop_shared(req *r)
+{
+    if (r->shared)
+        r->shared_release(r->shared_cls);
+    r->shared = NULL;
+}
+
 void svc_answer(req *r, int status, char *body /* taken */, const char *ctype)
 {
     free(r->body);
+    drop_shared(r);
     r->status = status;
     r->body = body;
     r->ctype = ctype;
+}
+
+void svc_answer_shared(req *r, int status, const char *body, size_t len, void (*release)(void *cls),
+                       void *cls, const char *ctype)
+{
+    svc_answer(r, status, NULL, ctype);
+    r->shared = body;
+    r->shared_len = len;
+    r->shared_release = release;
+    r->shared_cls = cls;
 }
 
 void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...)
@@ -51,11 +70,18 @@ void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...
 
 enum MHD_Result svc_send(req *r)
 {
-    const char *b = r->body ? r->body : "{\"error\":\"out of memory\",\"code\":\"internal\"}";
-    if (!r->body)
-        r->status = 500, r->ctype = "application/json";
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(b), (void *)b, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp;
+    if (r->shared) { /* the response gives it back once sent */
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            r->shared_len, (void *)r->shared, r->shared_release, r->shared_cls);
+        if (resp)
+            r->shared = NULL;
+    } else {
+        const char *b = r->body ? r->body : "{\"error\":\"out of memory\",\"code\":\"internal\"}";
+        if (!r->body)
+            r->status = 500, r->ctype = "application/json";
+        resp = MHD_create_response_from_buffer(strlen(b), (void *)b, MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", r->ctype);

@@ -54,6 +54,7 @@ typedef struct svc {
     double roots_loaded;       /* when (monotonic s): a miss reloads them at most once a second */
     struct svc_auditq *auditq; /* the audit trail's rows on their way to the store */
     struct svc_hot *hot;       /* the results GET /analyze served in the last second */
+    struct svc_log *log;       /* the requests' log lines on their way to stderr */
 } svc;
 
 typedef struct req req; /* one request (below) */
@@ -150,6 +151,12 @@ struct req {
     int status;
     char *body;
     const char *ctype;
+    /* or a body kept elsewhere, sent without a copy (svc_answer_shared): shared_len bytes at
+     * shared, given back with shared_release(shared_cls) once sent (libmicrohttpd calls it) */
+    const char *shared;
+    size_t shared_len;
+    void (*shared_release)(void *cls);
+    void *shared_cls;
     const char *cache; /* "hit", "revalidated", "miss", or NULL */
     /* GET /analyze */
     const cfg_server *srv;
@@ -157,6 +164,7 @@ struct req {
     int refresh;
     store_result cached;
     int have_cached;
+    struct svc_hot_body *hot; /* cached's report is this kept one's (svc_hot.c), not its own */
     /* GET /ai-analyze: the assessment of the report (svc_ai.c) */
     int ai;
     int report_fresh; /* cached is fresh: no fetch, only the assessment */
@@ -201,6 +209,10 @@ struct req {
 
 /* Leave the answer on the request (body taken), or an error {"error", "code"}. */
 void svc_answer(req *r, int status, char *body, const char *ctype);
+/* Leave a body that is not the request's own: len bytes, sent as they are, and release(cls)
+ * once they were sent (or when the request ends unanswered, or another answer replaces it). */
+void svc_answer_shared(req *r, int status, const char *body, size_t len, void (*release)(void *cls),
+                       void *cls, const char *ctype);
 void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Queue the answer on the connection. */

@@ -110,8 +110,9 @@ static enum MHD_Result analyze_get(req *r, int ai)
     const char *rf = arg(r->conn, "refresh");
     r->refresh = rf && (!strcmp(rf, "1") || !strcmp(rf, "true"));
     /* the row served in the last second (svc_hot.c), else the store's */
-    int got =
-        r->refresh ? 0 : svc_hot_get(s->hot, r->srv->name, r->file, s->engine_version, &r->cached);
+    int got = r->refresh ? 0
+                         : svc_hot_get(s->hot, r->srv->name, r->file, s->engine_version, &r->cached,
+                                       &r->hot);
     if (!got) {
         uint64_t gen = svc_hot_gen(s->hot);
         double t = cq_clock_mono_sec();
@@ -133,7 +134,13 @@ static enum MHD_Result analyze_get(req *r, int ai)
             return svc_enqueue(r, SVC_WORK_FETCH, NULL);
         }
         r->cache = "hit";
-        svc_answer(r, 200, r->cached.report, "application/json"); /* the answer takes it */
+        if (r->hot) { /* the kept report, sent as it is: the answer holds it */
+            svc_answer_shared(r, 200, r->cached.report, svc_hot_len(r->hot), svc_hot_release,
+                              r->hot, "application/json");
+            r->hot = NULL;
+        } else {
+            svc_answer(r, 200, r->cached.report, "application/json"); /* the answer takes it */
+        }
         r->cached.report = NULL;
         return svc_send(r);
     }

@@ -38,6 +38,7 @@
 #include "svc_guard.h"
 #include "svc_hot.h"
 #include "svc_live.h"
+#include "svc_log.h"
 #include "svc_metrics.h"
 #include "svc_routes.h"
 #include "svc_session.h"
@@ -289,8 +290,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double dt = svc_mono_sec() - r->t0;
     int status = r->status ? r->status : 499;
     svc_metrics_request(r->route, status, dt);
-    /* the request's log line, its times printed as integers, in one write: cheaper than
-     * fprintf's float conversions on the unbuffered stderr, on every request */
+    /* the request's log line, its times printed as integers (cheaper than fprintf's float
+     * conversions), handed to the log's writer (svc_log.c): a request makes no write */
     long long ts_ms = llround(svc_now_sec() * 1000), hundredths = llround(dt * 100000);
     char line[400];
     int n = snprintf(line, sizeof(line),
@@ -301,9 +302,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                      r->cache ? r->cache : "", r->cache ? "\"" : "",
                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
     size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-    if (len && write(STDERR_FILENO, line, len) < 0) {
-        /* stderr is gone: nothing to tell */
-    }
+    if (len)
+        svc_log_line(s->log, line, len);
     for (int p = 0; p < SVC_N_PARTS; p++) {
         if (r->part[p])
             fclose(r->part[p]);
@@ -316,6 +316,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->inv_request);
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
+    if (r->hot) /* cached's report was the kept one's */
+        r->cached.report = NULL, svc_hot_release(r->hot);
+    if (r->shared) /* an answer never sent */
+        r->shared_release(r->shared_cls);
     if (r->have_cached)
         store_result_free(&r->cached);
     if (r->upload_cap)
@@ -453,12 +457,18 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* the audit trail's writer, on a connection of its own (svc_auditq.c); the results served
-     * in the last second (svc_hot.c) */
+    /* the audit trail's writer, on a connection of its own, and the checkpoints of SQLite's
+     * write-ahead log on another, so that no request waits for one (svc_auditq.c); the results
+     * served in the last second (svc_hot.c) */
+    if (store_wal_manual(s.store) < 0) {
+        fprintf(stderr, "callqa serve: store: %s\n", store_errmsg(s.store));
+        return 1;
+    }
     if (!(s.auditq = svc_auditq_start(c, msg, sizeof(msg))) || !(s.hot = svc_hot_create())) {
         fprintf(stderr, "callqa serve: %s\n", s.auditq ? "out of memory" : msg);
         return 1;
     }
+    s.log = svc_log_start(); /* NULL: each line written by its request */
     if (svc_analyses_start(&s) != 0 || svc_events_start(&s) != 0 || svc_live_start(&s) != 0) {
         fprintf(stderr,
                 "callqa serve: cannot start the workers or the event stream (out of "
@@ -532,6 +542,8 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         usleep(100000);
     MHD_stop_daemon(d);
     svc_auditq_stop(s.auditq); /* every request has ended: their audit rows are written */
+    svc_log_stop(s.log);       /* and their log lines */
+    s.log = NULL;
     s.auditq = NULL;
     svc_hot_destroy(s.hot);
     s.hot = NULL;

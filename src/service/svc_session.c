@@ -273,6 +273,27 @@ bool svc_same_origin(const char *origin, const char *host)
     return ohl == hhl && !strncasecmp(oh, hh, ohl) && op == hp;
 }
 
+/* Whether a comma-separated list holds the name h (hl bytes) in any case, its items trimmed of
+ * spaces (an empty item names nothing): read in place, on every request. */
+static bool listed(const char *list, const char *h, size_t hl)
+{
+    for (const char *a = list; a;) {
+        const char *end = strchr(a, ',');
+        size_t al = end ? (size_t)(end - a) : strlen(a);
+        const char *next = end ? end + 1 : NULL;
+        if (al) {
+            while (al && *a == ' ')
+                a++, al--;
+            while (al && a[al - 1] == ' ')
+                al--;
+            if (al == hl && !strncasecmp(a, h, hl))
+                return true;
+        }
+        a = next;
+    }
+    return false;
+}
+
 bool svc_host_allowed(const cfg_settings *c, const char *host)
 {
     const char *h;
@@ -284,19 +305,9 @@ bool svc_host_allowed(const cfg_settings *c, const char *host)
         h++, hl -= 2;
     if (port && port != (unsigned)c->listen_port)
         return false;
-    /* the listen address, localhost and the loopback addresses, and the allowed_hosts */
-    char list[sizeof(c->allowed_hosts) + 128];
-    snprintf(list, sizeof(list), "localhost,127.0.0.1,::1,%s,%s", c->listen_addr, c->allowed_hosts);
-    for (char *save = NULL, *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-        while (*a == ' ')
-            a++;
-        size_t al = strlen(a);
-        while (al && a[al - 1] == ' ')
-            al--;
-        if (al == hl && !strncasecmp(a, h, hl))
-            return true;
-    }
-    return false;
+    /* localhost and the loopback addresses, the listen address, and the allowed_hosts */
+    return listed("localhost,127.0.0.1,::1", h, hl) || listed(c->listen_addr, h, hl) ||
+           listed(c->allowed_hosts, h, hl);
 }
 
 void svc_session_noauth_csrf(const uint8_t key[32], char out[65])

@@ -51,6 +51,34 @@ const char *store_errmsg(store *s)
     return s->err;
 }
 
+int store_wal_manual(store *s)
+{
+    if (db_get_dialect(s->d) != DB_SQLITE)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = db_exec(s->d, "PRAGMA wal_autocheckpoint = 0") == DB_OK
+                 ? 1
+                 : store__fail(s, "turning the automatic checkpoints off");
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_checkpoint(store *s, int64_t *wal_frames, int64_t *copied)
+{
+    *wal_frames = *copied = 0;
+    if (db_get_dialect(s->d) != DB_SQLITE)
+        return 0;
+    db_stmt *st = store__begin(s, Q_WAL_CHECKPOINT, "PRAGMA wal_checkpoint(PASSIVE)");
+    if (!st)
+        return -1;
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        *wal_frames = db_col_int(st, 1), *copied = db_col_int(st, 2);
+    int res = rc == DB_ROW ? 0 : store__fail(s, "checkpointing the write-ahead log");
+    store__end(s, st);
+    return res;
+}
+
 int store__fail(store *s, const char *what)
 {
     snprintf(s->err, sizeof(s->err), "%s: %s", what, db_errmsg(s->d));

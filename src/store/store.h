@@ -48,6 +48,15 @@ void store_close(store *s);
 int store_ping(store *s);           /* 0 reachable */
 int store_schema_version(store *s); /* the version the store is at */
 const char *store_errmsg(store *s); /* the last database error, for logs */
+/* SQLite's write-ahead log: by default the connection whose commit takes the log past 1000 pages
+ * copies it into the database there and then (a checkpoint, with two fsyncs), holding its lock
+ * meanwhile. store_wal_manual leaves this connection's checkpoints to store_checkpoint (run by
+ * a thread of its own): 1 so, 0 where there is no such log (PostgreSQL), -1 on an error.
+ * store_checkpoint copies what it can without waiting for anyone (PRAGMA wal_checkpoint
+ * (PASSIVE)): 0 with the log's frames and those of them in the database now, -1 on an error;
+ * PostgreSQL: 0 and none. */
+int store_wal_manual(store *s);
+int store_checkpoint(store *s, int64_t *wal_frames, int64_t *copied);
 
 /* What a write answers where it can be fenced (store_jobs.h: a write under a job's lease that
  * was lost) or only succeed or fail (store_envelope_put, store_transcript_put). */

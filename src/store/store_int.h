@@ -121,8 +121,9 @@ enum {
     Q_VP_LOG,
     Q_TOKEN_LIST,
     Q_TOKEN_REVOKE,
-    Q_AUDIT_ADD8,        /* an INSERT of 8 audit entries (Q_AUDIT_ADD: of one) */
-    Q_AUDIT_ADD64,       /* of 64 */
+    Q_AUDIT_ADD8,  /* an INSERT of 8 audit entries (Q_AUDIT_ADD: of one) */
+    Q_AUDIT_ADD64, /* of 64 */
+    Q_WAL_CHECKPOINT,
     Q_INT_LAST,          /* below Q_QUERY_FIRST */
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements: 6 per table and 7, up to 303 */
