@@ -251,24 +251,25 @@ int store__rollup_call(store *s, int64_t call_id);
  * calls that day, the highest and the lowest mean total score (score_sum / scored), the
  * smaller id first on a tie (bytewise: COLLATE "C" on PostgreSQL), with their scored calls and
  * score sum. Prefixed by "WITH days AS (...), ": one day (the roll-ups, store_jobs_stats.c) or
- * every day (the migration that made the table, store_schema.c). */
+ * every day (the migration that made the table, store_schema.c). `IN (SELECT day FROM days)`,
+ * not a join: SQLite then reads the day's rows on the index (with a join it scanned all of
+ * daily_stats_agents, 18 ms a day at 1,000,000 calls, against 1.2 ms). */
 #define STORE__SUMMARY_AGENTS                                                                      \
     "agents AS (SELECT d.day, d.agent_user, SUM(d.scored) AS n, SUM(d.score_sum) AS s FROM "       \
-    "daily_stats d JOIN days ON days.day = d.day WHERE d.agent_user != '' GROUP BY d.day, "        \
+    "daily_stats d WHERE d.day IN (SELECT day FROM days) AND d.agent_user != '' GROUP BY d.day, "  \
     "d.agent_user HAVING SUM(d.scored) >= 3), ranked AS (SELECT day, agent_user, n, s, "           \
     "ROW_NUMBER() OVER (PARTITION BY day ORDER BY s / CAST(n AS DOUBLE PRECISION) DESC, "          \
     "agent_user"
 #define STORE__SUMMARY_RANK                                                                        \
-    ") AS top_rank, ROW_NUMBER() OVER (PARTITION BY day ORDER BY s / CAST(n AS DOUBLE "            \
-    "PRECISION), "                                                                                 \
-    "agent_user"
+    ") AS top_rank, ROW_NUMBER() OVER (PARTITION BY day ORDER BY "                                 \
+    "s / CAST(n AS DOUBLE PRECISION), agent_user"
 #define STORE__SUMMARY_INSERT                                                                      \
     ") AS bottom_rank FROM agents) INSERT INTO day_summary (day, " STORE__DAY_COLUMNS              \
     ", top_agent, top_n, top_sum, bottom_agent, bottom_n, bottom_sum) SELECT t.*, ta.agent_user, " \
     "ta.n, ta.s, ba.agent_user, ba.n, ba.s FROM (SELECT d.day, " STORE__DAY_FIGURES                \
-    " FROM daily_stats d JOIN days ON days.day = d.day GROUP BY d.day) t LEFT JOIN ranked ta ON "  \
-    "ta.day = t.day AND ta.top_rank = 1 LEFT JOIN ranked ba ON ba.day = t.day AND "                \
-    "ba.bottom_rank = 1"
+    " FROM daily_stats d WHERE d.day IN (SELECT day FROM days) GROUP BY d.day) t "                 \
+    "LEFT JOIN ranked ta ON ta.day = t.day AND ta.top_rank = 1 "                                   \
+    "LEFT JOIN ranked ba ON ba.day = t.day AND ba.bottom_rank = 1"
 #define STORE__SUMMARY_LITE STORE__SUMMARY_AGENTS STORE__SUMMARY_RANK STORE__SUMMARY_INSERT
 #define STORE__SUMMARY_PG                                                                          \
     STORE__SUMMARY_AGENTS " COLLATE \"C\"" STORE__SUMMARY_RANK                                     \

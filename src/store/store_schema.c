@@ -58,7 +58,8 @@
  *      (store_int.h, STORE__SUMMARY_LITE), kept by the roll-ups in the transaction that changes
  *      the day's daily_stats (store_jobs_stats.c) and filled here from those already stored:
  *      the daily summary reads 90 rows for 90 days; and the index daily_stats_agents, the
- *      leaderboard's figures per day and agent, read without the rows
+ *      leaderboard's figures per day and agent, read without the rows (PostgreSQL: and
+ *      scores_flagged_cover, the flagged calls' ranking without the rows)
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -736,6 +737,10 @@ static const char *const k_pg20[] = {
     " bottom_agent TEXT, bottom_n BIGINT, bottom_sum DOUBLE PRECISION);",
     V20_DAYS STORE__SUMMARY_PG ";",
     V20_INDEX,
+    /* the flagged calls ranked on an index alone: PostgreSQL reads no expression's value from
+     * an index-only scan (scores_flagged_rank), so the scores' two columns themselves */
+    "CREATE INDEX scores_flagged_cover ON scores (flagged, day, total_score, partial_score,"
+    " call_id);",
     NULL,
 };
 #undef V20_INDEX
