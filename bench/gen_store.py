@@ -24,7 +24,9 @@ call's rows so that the other routes see a plausible store):
   daily_stats  computed by the store's own roll-up statement, read from
              src/store/store_jobs_stats.c (rollup_day: DELETE then INSERT ... SELECT for one day),
              run for every day.
-Prints what it made, the time of each part, and the mean time of one day's roll-up.
+  day_summary  then the day's summary row, by the statements rollup_day ends with (summary_day:
+             DELETE, then the INSERT of STORE__SUMMARY_LITE, src/store/store_int.h).
+Prints what it made, the time of each part, and the median time of one day's roll-up.
 """
 import argparse
 import datetime
@@ -48,16 +50,26 @@ IN_DISPO = ["RESOLV", "RESOLV", "CALLBK", "XFER", "RESOLV", "INFO"]
 
 
 def rollup_sql(store_c):
-    """The store's roll-up statements (DELETE, INSERT ... SELECT), as rollup_day runs them."""
+    """The store's roll-up statements, as rollup_day runs them: the day's daily_stats rows
+    (DELETE, INSERT ... SELECT), then its day_summary row (DELETE, WITH ... INSERT)."""
     text = open(store_c, encoding="utf-8").read()
-    m = re.search(r"static int rollup_day\(store \*s, const char \*day\)\s*\{(.*?)\n\}", text, re.S)
-    if not m:
-        sys.exit("gen_store.py: rollup_day not found in %s" % store_c)
-    body = m.group(1)
-    # its string macros (#define NAME "..." "...", continued with backslashes)
+    int_h = os.path.join(os.path.dirname(store_c), "store_int.h")
+
+    def function(name):
+        m = re.search(r"static int %s\(store \*s, const char \*day\)\s*\{(.*?)\n\}" % name, text, re.S)
+        if not m:
+            sys.exit("gen_store.py: %s not found in %s" % (name, store_c))
+        return m.group(1)
+
+    body, summary = function("rollup_day"), function("summary_day")
+    if "return summary_day(s, day);" not in body:
+        sys.exit("gen_store.py: rollup_day no longer ends with summary_day in %s" % store_c)
+    # the string macros (#define NAME "..." "...", continued with backslashes) of the file and
+    # of store_int.h
     macros = {}
-    for d in re.finditer(r"^#define (\w+)[ \t]*((?:.*\\\n)*.*)$", text, re.M):
-        macros[d.group(1)] = d.group(2).replace("\\\n", "\n")
+    for src in (open(int_h, encoding="utf-8").read(), text):
+        for d in re.finditer(r"^#define (\w+)[ \t]*((?:.*\\\n)*.*)$", src, re.M):
+            macros[d.group(1)] = d.group(2).replace("\\\n", "\n")
 
     def strings(code):
         out = []
@@ -68,17 +80,26 @@ def rollup_sql(store_c):
                 out.append(strings(macros[t.group(2)]))
         return "".join(out)
 
-    def literal(after):
-        i = body.find(after)
+    def literal(code, after):
+        i = code.find(after)
         if i < 0:
-            sys.exit("gen_store.py: %s not found in rollup_day" % after)
-        j = body.find(");", i)
-        return strings(body[i + len(after):j])
+            sys.exit("gen_store.py: %s not found in %s" % (after, store_c))
+        j = code.find(");", i)
+        arg = code[i + len(after):j]
+        # STORE_SQL(s, SQLITE, POSTGRESQL): SQLite's
+        k = arg.find("STORE_SQL(s,")
+        if k >= 0:
+            arg = arg[k + len("STORE_SQL(s,"):].split(",")[0]
+        return strings(arg)
 
-    delete, insert = literal("Q_ROLLUP_DELETE"), literal("Q_ROLLUP_INSERT")
+    delete, insert = literal(body, "Q_ROLLUP_DELETE"), literal(body, "Q_ROLLUP_INSERT")
     if not delete.startswith("DELETE FROM daily_stats") or "INSERT INTO daily_stats" not in insert:
         sys.exit("gen_store.py: unexpected roll-up statements in %s" % store_c)
-    return delete, insert
+    s_delete = literal(summary, "Q_SUMMARY_DELETE")
+    s_insert = literal(summary, "Q_SUMMARY_INSERT")
+    if not s_delete.startswith("DELETE FROM day_summary") or "INSERT INTO day_summary" not in s_insert:
+        sys.exit("gen_store.py: unexpected summary statements in %s" % store_c)
+    return delete, insert, s_delete, s_insert
 
 
 def local_tz():
@@ -104,7 +125,7 @@ def main():
     a = ap.parse_args()
     if a.calls < a.days or a.agents < 3:
         sys.exit("gen_store.py: --calls must be at least --days, --agents at least 3")
-    delete_sql, rollup_insert = rollup_sql(a.store_c)
+    delete_sql, rollup_insert, summary_delete, summary_insert = rollup_sql(a.store_c)
     db = sqlite3.connect(a.db, isolation_level=None)
     ver = db.execute("PRAGMA user_version").fetchone()[0]
     if ver < 3:
@@ -290,6 +311,8 @@ def main():
         t = time.perf_counter()
         db.execute(delete_sql, (dstr,))
         db.execute(rollup_insert, (dstr,))
+        db.execute(summary_delete, (dstr,))
+        db.execute(summary_insert, (dstr,))
         roll_times.append(time.perf_counter() - t)
     t_roll_end = time.perf_counter()
     db.execute("COMMIT")
@@ -301,6 +324,10 @@ def main():
     sums = db.execute("SELECT SUM(queued), SUM(analysed), SUM(flagged) FROM daily_stats").fetchone()
     if sums[0] != counts["calls"] or sums[1] != counts["complete"] or sums[2] != counts["flagged"]:
         sys.exit("gen_store.py: the roll-ups disagree with the rows: %r, %r" % (sums, counts))
+    days = db.execute("SELECT COUNT(*), SUM(total_calls), SUM(analysed), SUM(flagged) FROM "
+                      "day_summary").fetchone()
+    if days != (a.days, counts["calls"], counts["complete"], counts["flagged"]):
+        sys.exit("gen_store.py: the day summaries disagree with the rows: %r, %r" % (days, counts))
     roll_times.sort()
     print("calls %d over %d days (%s to %s), %d agents, 12 campaigns; complete %d, skipped %d, "
           "error %d; flagged %d (%.2f %% of all calls); one-way %d; daily_stats rows %d" %
@@ -309,8 +336,8 @@ def main():
            100.0 * counts["flagged"] / counts["calls"], counts["one_way"], n_stats))
     print("calls a day: %d..%d; agents' level base %.3f" %
           (min(per_day), max(per_day), base))
-    print("times: set-up %.1f s, rows %.1f s, roll-ups %.1f s (one day's roll-up by the store's "
-          "statement: median %.1f ms, max %.1f ms), commit %.1f s, checkpoint %.1f s" %
+    print("times: set-up %.1f s, rows %.1f s, roll-ups %.1f s (one day's roll-up and summary by "
+          "the store's statements: median %.1f ms, max %.1f ms), commit %.1f s, checkpoint %.1f s" %
           (t_rows - t_start, t_roll - t_rows, t_roll_end - t_roll,
            roll_times[len(roll_times) // 2] * 1e3, roll_times[-1] * 1e3, t_commit - t_roll_end,
            t_end - t_commit))

@@ -16,13 +16,16 @@
 #            Writes pipeline-ingest.txt.
 #   api      /api/qa/daily-summary, /leaderboard and /flagged of `callqa serve` on a store made by
 #            bench/gen_store.py (CALLS calls over 365 days ending today, 300 agents, 10 % flagged,
-#            no report blobs): p50 / p99 / max over REQS sequential requests each. CALLS=1000000
-#            REQS=200; API_STORE=PATH: the requests on a store made before. Writes
+#            no report blobs): p50 / p99 / max over REQS sequential requests each, after WARM
+#            requests not counted. CALLS=1000000 REQS=2000 WARM=50; API_STORE=PATH: the requests
+#            on a store made before (a newer callqa migrates it when it opens it). Writes
 #            pipeline-api.txt.
 #   api-pg   the same requests on PostgreSQL: the same generated store (or API_STORE) copied by
 #            `callqa store migrate` into a private PostgreSQL server started here
 #            (tests/store/pg_lib.sh), served by `callqa serve --db postgresql://...`; the answers
-#            are checked against the SQLite store they were copied from. Writes
+#            are checked against the SQLite store they were copied from. API_PG_DIR=DIR: the
+#            server's cluster kept in DIR (not a temporary one): the first run copies the store
+#            into it, a later run finds the copy there and serves it as it is. Writes
 #            pipeline-api-pg.txt.
 #   scale    queue throughput with 1, 2 and 4 `callqa worker` processes on one store, SQLite
 #            against PostgreSQL (a private server started here, tests/store/pg_lib.sh), same calls,
@@ -344,7 +347,8 @@ EOF
 # ---- api ---------------------------------------------------------------------------------------
 api_run() { # api_run [pg]: on the SQLite store, or on its copy in PostgreSQL
     CALLS=${CALLS:-1000000}
-    REQS=${REQS:-200}
+    REQS=${REQS:-2000}
+    WARM=${WARM:-50}
     A=$T/api${1:-}
     mkdir -p "$A"
     S=$A/store.db
@@ -368,11 +372,20 @@ api_run() { # api_run [pg]: on the SQLite store, or on its copy in PostgreSQL
     if [ "${1:-}" = pg ]; then # the same store copied into PostgreSQL, served from there
         . tests/store/pg_lib.sh
         pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
-        pg_start "$A" > /dev/null || die "PostgreSQL did not start"
+        PGD=$A
+        [ -n "${API_PG_DIR:-}" ] && PGD=$API_PG_DIR && mkdir -p "$PGD"
+        pg_start "$PGD" > /dev/null || die "PostgreSQL did not start"
         m0=$(date +%s.%N)
-        "$CQ" store migrate --from "$S" --to "$PG_URI" > "$A/migrate.txt" 2>&1 ||
-            die "callqa store migrate failed: $(tail -3 "$A/migrate.txt")"
+        if [ -n "${API_PG_DIR:-}" ] && [ -n "$(pg_psql -At -c "SELECT 1 FROM pg_tables WHERE tablename = 'callqa_copy'")" ] &&
+            [ "$(pg_psql -At -c "SELECT COUNT(*) FROM calls")" = "$CALLS" ]; then
+            echo "(API_PG_DIR: the copy made before, not copied again)" > "$A/migrate.txt"
+        else
+            "$CQ" store migrate --from "$S" --to "$PG_URI" > "$A/migrate.txt" 2>&1 ||
+                die "callqa store migrate failed: $(tail -3 "$A/migrate.txt")"
+        fi
         m1=$(date +%s.%N)
+        COPIED="in $(awk -v a="$m0" -v b="$m1" 'BEGIN {printf "%.0f", b - a}') s"
+        grep -q '^(API_PG_DIR' "$A/migrate.txt" && COPIED="before, kept in API_PG_DIR"
         pg_psql -c "VACUUM ANALYZE" > /dev/null
         SERVED=$PG_URI
         mkdir -p "$A/uploads"
@@ -380,9 +393,9 @@ api_run() { # api_run [pg]: on the SQLite store, or on its copy in PostgreSQL
     fi
     serve_start "$SERVED"
     load0=$(cat /proc/loadavg)
-    python3 - "$U" "$REQS" "$S" > "$A/api.txt" << 'EOF' || die "the API client failed: $(tail -3 "$A/api.txt")"
+    python3 - "$U" "$REQS" "$S" "$WARM" > "$A/api.txt" << 'EOF' || die "the API client failed: $(tail -3 "$A/api.txt")"
 import datetime, http.client, json, sqlite3, sys, time, urllib.parse
-base, reqs, store = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+base, reqs, store, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 u = urllib.parse.urlsplit(base)
 routes = ["/api/qa/daily-summary?days=90", "/api/qa/leaderboard?days=90",
           "/api/qa/flagged?days=90&limit=500"]
@@ -438,6 +451,8 @@ print("answers (checked against the store's tables): daily-summary %d days, %d c
       (len(daily), sum(want.values()), nflag, len(lead), len(flag), nflag,
        flag[0]["total_score"] if flag else None))
 for p in routes:
+    for _ in range(warm):  # the warm-up: not counted
+        get(p)
     t = sorted(get(p)[0] for _ in range(reqs))
     size = len(get(p)[1])
     q = lambda f: t[min(len(t) - 1, int(round(f * len(t) + 0.5)) - 1)] * 1e3
@@ -450,10 +465,10 @@ EOF
     [ "${1:-}" = pg ] && out=$OUT/pipeline-api-pg.txt
     {
         if [ "${1:-}" = pg ]; then
-            echo "== api-pg: the store below copied into PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') (a private server on loopback, fsync off, shared_buffers 32 MB) by \`callqa store migrate\` in $(awk -v a="$m0" -v b="$m1" 'BEGIN {printf "%.0f", b - a}') s, then VACUUM ANALYZE; served by \`callqa serve --db postgresql://...\`; $REQS sequential requests per route (a new connection each), in Python (http.client)"
+            echo "== api-pg: the store below copied into PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') (a private server on loopback, fsync off, shared_buffers 32 MB) by \`callqa store migrate\` $COPIED, then VACUUM ANALYZE; served by \`callqa serve --db postgresql://...\`; $REQS sequential requests per route after $WARM not counted (a new connection each), in Python (http.client)"
             echo "PostgreSQL database size: $(pg_psql -At -c "SELECT pg_size_pretty(pg_database_size('callqa'))")"
         else
-            echo "== api: a store of $CALLS calls made by bench/gen_store.py, $REQS sequential requests per route (a new connection each), in Python (http.client)"
+            echo "== api: a store of $CALLS calls made by bench/gen_store.py, $REQS sequential requests per route after $WARM not counted (a new connection each), in Python (http.client)"
         fi
         machine
         echo "load average before: $load0"
@@ -465,6 +480,9 @@ EOF
         cat "$A/api.txt"
     } > "$out"
     cat "$out"
+    if [ "${1:-}" = pg ] && [ -n "${API_PG_DIR:-}" ]; then
+        pg_stop || die "the kept PostgreSQL server did not stop"
+    fi
 }
 sec_api() {
     qa_start pbench

@@ -340,43 +340,6 @@ void svc_qa_partial_figures(json_t *o, const store_val *c, int n)
                         svc_qa_round(pn > 0, svc_qa_num(c, n, "partial_sum") / pn, 1));
 }
 
-/* The best and worst agent of each day among those with enough scored calls. */
-int svc_qa_best_row(void *user, const store_val *c, int n)
-{
-    svc_qa_best_list *b = user;
-    const store_val *day = svc_qa_col(c, n, "day"), *ag = svc_qa_col(c, n, "agent_user");
-    double cnt = svc_qa_num(c, n, "n");
-    if (!day || day->t != SV_TEXT || !ag || ag->t != SV_TEXT || cnt <= 0)
-        return 0;
-    double avg = svc_qa_num(c, n, "score_sum") / cnt;
-    svc_qa_day_best *d = b->n && !strcmp(b->d[b->n - 1].day, day->s) ? &b->d[b->n - 1] : NULL;
-    for (int i = 0; !d && i < b->n; i++) /* the rows come grouped by day: the last one first */
-        if (!strcmp(b->d[i].day, day->s))
-            d = &b->d[i];
-    if (!d) {
-        if (b->n == b->cap) {
-            int cap = b->cap ? 2 * b->cap : 16;
-            svc_qa_day_best *nd = realloc(b->d, (size_t)cap * sizeof(*nd));
-            if (!nd)
-                return 1;
-            b->d = nd, b->cap = cap;
-        }
-        d = &b->d[b->n++];
-        memset(d, 0, sizeof(*d));
-        snprintf(d->day, sizeof(d->day), "%s", day->s);
-    }
-    if (!d->have || avg > d->top_avg || (avg == d->top_avg && strcmp(ag->s, d->top) < 0)) {
-        snprintf(d->top, sizeof(d->top), "%s", ag->s);
-        d->top_avg = avg;
-    }
-    if (!d->have || avg < d->bottom_avg || (avg == d->bottom_avg && strcmp(ag->s, d->bottom) < 0)) {
-        snprintf(d->bottom, sizeof(d->bottom), "%s", ag->s);
-        d->bottom_avg = avg;
-    }
-    d->have = true;
-    return 0;
-}
-
 /* ---- GET /api/qa/health -------------------------------------------------------------------- */
 
 typedef struct health {

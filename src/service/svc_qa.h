@@ -24,18 +24,6 @@ typedef struct svc_qa_rows {
     size_t bytes; /* the rows' columns so far */
 } svc_qa_rows;
 
-typedef struct svc_qa_day_best {
-    char day[11];
-    char top[65], bottom[65]; /* agent ids */
-    double top_avg, bottom_avg;
-    bool have;
-} svc_qa_day_best;
-
-typedef struct svc_qa_best_list {
-    svc_qa_day_best *d;
-    int n, cap;
-} svc_qa_best_list;
-
 enum MHD_Result svc_qa_send(req *r, int status, json_t *o);
 enum MHD_Result svc_qa_store_failed(req *r);
 json_t *svc_qa_round(bool has, double v, int decimals);
@@ -64,7 +52,6 @@ void svc_qa_analysis_figures(json_t *o, const store_val *c, int n);
 void svc_qa_partial_figures(json_t *o, const store_val *c, int n);
 /* avg_customer_shift, customer_shift_calls, customer_drop_calls from the roll-ups' sums. */
 void svc_qa_sentiment_figures(json_t *o, const store_val *c, int n);
-int svc_qa_best_row(void *user, const store_val *c, int n);
 void svc_qa_local_time(double t, char out[20]);
 json_t *svc_qa_call_shape(const store_val *c, int n, void *u);
 json_t *svc_qa_overrides_of(req *r, int64_t call_id);

@@ -1,8 +1,9 @@
 /*
  * svc_qa_summary.c - the QA API's roll-ups: GET /api/qa/daily-summary and /trends (the stored
- * daily roll-ups), /agent/{user}, /flagged, /leaderboard, and the operations view (/errors,
- * /throughput, /queue-status, /workers). Reads the store only; the shapes are the old
- * service's (compat-api.md) with callqa's figures beside them (svc_qa.c).
+ * daily roll-ups: day_summary's row a day, daily_stats' rows for one campaign), /agent/{user},
+ * /flagged, /leaderboard, and the operations view (/errors, /throughput, /queue-status,
+ * /workers). Reads the store only; the shapes are the old service's (compat-api.md) with
+ * callqa's figures beside them (svc_qa.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -95,16 +96,12 @@ static enum MHD_Result days_answer(req *r, bool trends)
         return svc_send(r);
     const char *campaign = trends ? svc_qa_arg(r, "campaign") : NULL;
     day_rows d = {json_object()};
+    /* whole days: their summary rows (one a day, with the top and bottom agent); one campaign's
+     * days: the roll-up rows of the campaign */
     store_val p[3] = {SV_S(from), SV_S(to), SV_S(campaign)};
-    if (store_query(r->s->store, SQ_DAILY, p, 3, keep_day, &d) != 0) {
+    if (store_query(r->s->store, campaign ? SQ_DAILY : SQ_DAY_SUMMARY, p, campaign ? 3 : 2,
+                    keep_day, &d) != 0) {
         json_decref(d.by_day);
-        return svc_qa_store_failed(r);
-    }
-    svc_qa_best_list best = {0};
-    store_val p3[3] = {SV_S(from), SV_S(to), SV_I(3)};
-    if (!trends && store_query(r->s->store, SQ_DAY_AGENTS, p3, 3, svc_qa_best_row, &best) != 0) {
-        json_decref(d.by_day);
-        free(best.d);
         return svc_qa_store_failed(r);
     }
     json_t *arr = json_array();
@@ -134,15 +131,20 @@ static enum MHD_Result days_answer(req *r, bool trends)
                 svc_qa_round(scored > 0, svc_qa_num(v, n, "score_sum") / scored, 1));
             json_object_set_new(o, "flagged_calls",
                                 json_integer((json_int_t)svc_qa_num(v, n, "flagged")));
-            const svc_qa_day_best *b = NULL;
-            for (int i = 0; i < best.n; i++)
-                if (!strcmp(best.d[i].day, day))
-                    b = &best.d[i];
-            json_object_set_new(o, "top_agent", b ? svc_json_text(b->top) : json_null());
-            json_object_set_new(o, "top_score", svc_qa_round(b != NULL, b ? b->top_avg : 0, 1));
-            json_object_set_new(o, "bottom_agent", b ? svc_json_text(b->bottom) : json_null());
-            json_object_set_new(o, "bottom_score",
-                                svc_qa_round(b != NULL, b ? b->bottom_avg : 0, 1));
+            /* of the agents with 3 scored calls or more that day (SQ_DAY_SUMMARY) */
+            const store_val *top = svc_qa_col(v, n, "top_agent");
+            const store_val *bottom = svc_qa_col(v, n, "bottom_agent");
+            bool have = top && top->t == SV_TEXT && bottom && bottom->t == SV_TEXT;
+            double top_n = svc_qa_num(v, n, "top_n"), bottom_n = svc_qa_num(v, n, "bottom_n");
+            have = have && top_n > 0 && bottom_n > 0;
+            json_object_set_new(o, "top_agent", have ? svc_json_text(top->s) : json_null());
+            json_object_set_new(
+                o, "top_score",
+                svc_qa_round(have, have ? svc_qa_num(v, n, "top_sum") / top_n : 0, 1));
+            json_object_set_new(o, "bottom_agent", have ? svc_json_text(bottom->s) : json_null());
+            json_object_set_new(
+                o, "bottom_score",
+                svc_qa_round(have, have ? svc_qa_num(v, n, "bottom_sum") / bottom_n : 0, 1));
             json_object_set_new(o, "category_averages",
                                 raw ? svc_qa_categories(v, n) : svc_qa_null_categories());
         }
@@ -153,7 +155,6 @@ static enum MHD_Result days_answer(req *r, bool trends)
         svc_qa_day_next(day, day);
     }
     json_decref(d.by_day);
-    free(best.d);
     return svc_qa_send(r, 200, arr);
 }
 

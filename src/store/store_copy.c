@@ -66,6 +66,7 @@ static const copy_table k_tables[] = {
     {"daily_stats", "daily_stats", "day, source, agent_user, campaign_id",
      "day COLLATE \"C\", source COLLATE \"C\", agent_user COLLATE \"C\", campaign_id COLLATE \"C\"",
      false},
+    {"day_summary", "day_summary", "day", "day COLLATE \"C\"", false},
     {"counters", "counters", "name, labels", "name COLLATE \"C\", labels COLLATE \"C\"", false},
     {"audio_roots", "audio_roots", "root", "root COLLATE \"C\"", false},
     {"deletions", "deletions", "id", "id", true},

@@ -371,7 +371,29 @@ static int day_lock(store *s, const char *day)
     return run_any(s, st, "locking a day's roll-up");
 }
 
-/* The day's rows, all of them (under the lock, in the caller's transaction). */
+/* The day's row of day_summary, from its daily_stats rows as they are now (under the day's
+ * lock, in the transaction that changed them, so the two never disagree): a few hundred rows a
+ * day (one per source, agent and campaign), not the day's calls. No row when the day has none. */
+#define SUMMARY_DELETE "DELETE FROM day_summary WHERE day = $1"
+#define SUMMARY_DAY "WITH days AS (SELECT CAST($1 AS TEXT) AS day), "
+static int summary_day(store *s, const char *day)
+{
+    db_stmt *del = store__stmt(s, Q_SUMMARY_DELETE, SUMMARY_DELETE);
+    if (!del)
+        return -1;
+    db_bind_text(del, 1, day);
+    if (store__run(s, del, "clearing a day's summary") != 0)
+        return -1;
+    db_stmt *ins =
+        store__stmt(s, Q_SUMMARY_INSERT,
+                    STORE_SQL(s, SUMMARY_DAY STORE__SUMMARY_LITE, SUMMARY_DAY STORE__SUMMARY_PG));
+    if (!ins)
+        return -1;
+    db_bind_text(ins, 1, day);
+    return store__run(s, ins, "computing a day's summary");
+}
+
+/* The day's rows, all of them, and its summary (under the lock, in the caller's transaction). */
 static int rollup_day(store *s, const char *day)
 {
     if (day_lock(s, day) != 0)
@@ -387,11 +409,13 @@ static int rollup_day(store *s, const char *day)
     if (!ins)
         return -1;
     db_bind_text(ins, 1, day);
-    return store__run(s, ins, "computing a day's roll-up");
+    if (store__run(s, ins, "computing a day's roll-up") != 0)
+        return -1;
+    return summary_day(s, day);
 }
 
-/* One row of a day: a source's agent and campaign. The same figures rollup_day gives that row,
- * at the cost of the group's calls rather than the day's. */
+/* One row of a day: a source's agent and campaign, and the day's summary. The same figures
+ * rollup_day gives that row, at the cost of the group's calls rather than the day's. */
 int store__rollup_group(store *s, const store__rollup_key *k)
 {
     if (!k->day[0])
@@ -425,7 +449,9 @@ int store__rollup_group(store *s, const store__rollup_key *k)
     db_bind_text(ins, 2, k->source);
     db_bind_text(ins, 3, k->agent);
     db_bind_text(ins, 4, k->campaign);
-    return store__run(s, ins, "computing a roll-up row");
+    if (store__run(s, ins, "computing a roll-up row") != 0)
+        return -1;
+    return summary_day(s, k->day);
 }
 
 typedef struct day_args {

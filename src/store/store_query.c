@@ -2,30 +2,13 @@
  * store_query.c - the API's read-only queries (store.h, store_query): each a fixed SQL text with
  * bound parameters, its rows handed to the caller column by column with their names, so that
  * the routes shape the JSON and no SQL leaves src/store/. Figures per day and agent come from
- * the roll-ups (daily_stats), so a query over 90 days reads thousands of rows, not millions.
+ * the roll-ups (daily_stats, and day_summary for whole days), so a query over 90 days reads
+ * thousands of rows (or 90), not millions.
  */
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "store_int.h"
-
-#define DAY_FIGURES                                                                                \
-    "SUM(queued) AS total_calls, SUM(analysed) AS analysed, SUM(skipped) AS skipped, "             \
-    "SUM(errored) AS errors, SUM(talk_sec) AS talk_sec, SUM(hold_sec) AS hold_sec, "               \
-    "SUM(dead_air_sec) AS dead_air_sec, SUM(one_way_calls) AS one_way_calls, SUM(mos_sum) AS "     \
-    "mos_sum, SUM(mos_n) AS mos_n, SUM(scored) AS scored, SUM(score_sum) AS score_sum, "           \
-    "MIN(score_min) AS score_min, MAX(score_max) AS score_max, SUM(flagged) AS flagged, "          \
-    "SUM(cat_greeting_sum) AS greeting_sum, SUM(cat_greeting_n) AS greeting_n, "                   \
-    "SUM(cat_customer_id_sum) AS customer_id_sum, SUM(cat_customer_id_n) AS customer_id_n, "       \
-    "SUM(cat_needs_sum) AS needs_sum, SUM(cat_needs_n) AS needs_n, "                               \
-    "SUM(cat_product_sum) AS product_sum, SUM(cat_product_n) AS product_n, "                       \
-    "SUM(cat_communication_sum) AS communication_sum, SUM(cat_communication_n) AS "                \
-    "communication_n, SUM(cat_resolution_sum) AS resolution_sum, SUM(cat_resolution_n) AS "        \
-    "resolution_n, SUM(cat_closing_sum) AS closing_sum, SUM(cat_closing_n) AS closing_n, "         \
-    "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "           \
-    "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum, "                               \
-    "SUM(cust_shift_sum) AS customer_shift_sum, SUM(cust_shift_n) AS customer_shift_n, "           \
-    "SUM(cust_drops) AS customer_drops, SUM(dnsmos_sum) AS dnsmos_sum, SUM(dnsmos_n) AS dnsmos_n"
 
 /* The calls list's filters (SQ_CALLS, SQ_CALLS_COUNT): a NULL parameter is no filter; its CAST
  * names its type for PostgreSQL, which cannot infer it from `$n IS NULL` alone. The filters on
@@ -119,12 +102,14 @@ static const char *const k_sql[SQ_N] = {
                   "THEN finished END) AS last_processed, (SELECT COUNT(*) FROM scores WHERE "
                   "total_score IS NOT NULL) AS total_scored, (SELECT COUNT(*) FROM scores WHERE "
                   "flagged = 1) AS total_flagged FROM jobs",
-    [SQ_DAILY] = "SELECT day, " DAY_FIGURES " FROM daily_stats WHERE day >= $1 AND day <= $2 AND "
-                 "(CAST($3 AS TEXT) IS NULL OR campaign_id = $3) GROUP BY day ORDER BY day",
+    [SQ_DAILY] =
+        "SELECT day, " STORE__DAY_FIGURES " FROM daily_stats WHERE day >= $1 AND day <= $2 AND "
+        "(CAST($3 AS TEXT) IS NULL OR campaign_id = $3) GROUP BY day ORDER BY day",
     [SQ_AGENT] = "SELECT agent_name FROM calls WHERE agent_user = $1 AND agent_name IS NOT NULL "
                  "ORDER BY id DESC LIMIT 1",
-    [SQ_AGENT_DAYS] = "SELECT day, " DAY_FIGURES " FROM daily_stats WHERE agent_user = $1 AND "
-                      "day >= $2 AND day <= $3 GROUP BY day ORDER BY day",
+    [SQ_AGENT_DAYS] =
+        "SELECT day, " STORE__DAY_FIGURES " FROM daily_stats WHERE agent_user = $1 AND "
+        "day >= $2 AND day <= $3 GROUP BY day ORDER BY day",
     [SQ_CALL] = "SELECT " CALL_COLUMNS CALL_FROM " WHERE c.recording_id = $1 OR c.uniqueid = $1 "
                 "ORDER BY c.id LIMIT 1",
     /* SQ_CALLS: store_calls */
@@ -139,11 +124,11 @@ static const char *const k_sql[SQ_N] = {
                        "SUM(d.flagged) AS flagged FROM daily_stats d WHERE d.day >= $1 AND d.day "
                        "<= $2 AND d.agent_user != '' GROUP BY d.agent_user HAVING SUM(d.scored) "
                        ">= $3 AND SUM(d.scored) > 0",
-    /* the agents of each day: ids and figures only (top_agent and bottom_agent are ids), so no
-     * look-up into calls per agent and day */
-    [SQ_DAY_AGENTS] = "SELECT d.day, d.agent_user, SUM(d.scored) AS n, SUM(d.score_sum) AS "
-                      "score_sum FROM daily_stats d WHERE d.day >= $1 AND d.day <= $2 AND "
-                      "d.agent_user != '' GROUP BY d.day, d.agent_user HAVING SUM(d.scored) >= $3",
+    /* the days' figures and their top and bottom agents, kept by the roll-ups (day_summary:
+     * one row a day) */
+    [SQ_DAY_SUMMARY] = "SELECT day, " STORE__DAY_COLUMNS ", top_agent, top_n, top_sum, "
+                       "bottom_agent, bottom_n, bottom_sum FROM day_summary WHERE day >= $1 AND "
+                       "day <= $2 ORDER BY day",
     [SQ_TRANSCRIPT] = "SELECT text, detail, language, word_count, seconds FROM transcripts WHERE "
                       "call_id = $1",
     [SQ_SEARCH] = "SELECT c.id AS call_id, c.recording_id, c.agent_user, c.campaign_id, "

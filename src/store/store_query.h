@@ -59,8 +59,11 @@ typedef enum store_qid {
                        partial score, without a total) first */
     SQ_LEADERBOARD, /* from, to, min_calls: per agent: agent_user, agent_name, calls,
                        score_sum, score_min, score_max, flagged */
-    SQ_DAY_AGENTS,  /* from, to, min_calls: per day and agent with scored calls: day,
-                       agent_user, n, score_sum */
+    SQ_DAY_SUMMARY, /* from, to: one row per day with calls: the figures of SQ_DAILY, and
+                       top_agent, top_n, top_sum, bottom_agent, bottom_n, bottom_sum (of the
+                       agents with at least 3 scored calls that day: the highest and the
+                       lowest mean total score, top_sum / top_n; the smaller id on a tie;
+                       NULL when no agent has 3) */
     SQ_TRANSCRIPT,  /* call id: text, detail, language, word_count, seconds */
     SQ_SEARCH,      /* match (FTS5), from, to, agent, campaign, limit, campaigns (a JSON array,
                        or NULL): the segments that

@@ -54,6 +54,12 @@
  *      redacted copy, the service's transcode), by kind and path, as its writer recorded it: the
  *      purge and the erasure delete these whatever folders their settings name
  * (store_retain_files.c; docs/privacy.md, "What callqa keeps of a call")
+ *  20  day_summary: one row a day, the sums of its daily_stats rows and its top and bottom agent
+ *      (store_int.h, STORE__SUMMARY_LITE), kept by the roll-ups in the transaction that changes
+ *      the day's daily_stats (store_jobs_stats.c) and filled here from those already stored:
+ *      the daily summary reads 90 rows for 90 days; and the index daily_stats_agents, the
+ *      leaderboard's figures per day and agent, read without the rows (PostgreSQL: and
+ *      scores_flagged_cover, the flagged calls' ranking without the rows)
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -679,12 +685,73 @@ static const char *const k_pg19[] = {
     NULL,
 };
 
+/* v20: the days' figures and their best and worst agents, one row a day (day_summary), kept by
+ * the roll-ups (store_jobs_stats.c, summary_day) and filled here from the roll-ups stored; the
+ * leaderboard's figures per day and agent in an index of their own (daily_stats_agents). */
+#define V20_INDEX                                                                                  \
+    "CREATE INDEX daily_stats_agents ON daily_stats (day, agent_user, scored, score_sum, "         \
+    "score_min, score_max, flagged);"
+#define V20_DAYS "WITH days AS (SELECT DISTINCT day FROM daily_stats), "
+static const char *const k_v20[] = {
+    "CREATE TABLE day_summary (day TEXT PRIMARY KEY,"
+    " total_calls INTEGER NOT NULL, analysed INTEGER NOT NULL, skipped INTEGER NOT NULL,"
+    " errors INTEGER NOT NULL, talk_sec REAL NOT NULL, hold_sec REAL NOT NULL,"
+    " dead_air_sec REAL NOT NULL, one_way_calls INTEGER NOT NULL, mos_sum REAL NOT NULL,"
+    " mos_n INTEGER NOT NULL, scored INTEGER NOT NULL, score_sum REAL NOT NULL,"
+    " score_min REAL, score_max REAL, flagged INTEGER NOT NULL, greeting_sum REAL NOT NULL,"
+    " greeting_n INTEGER NOT NULL, customer_id_sum REAL NOT NULL,"
+    " customer_id_n INTEGER NOT NULL, needs_sum REAL NOT NULL, needs_n INTEGER NOT NULL,"
+    " product_sum REAL NOT NULL, product_n INTEGER NOT NULL, communication_sum REAL NOT NULL,"
+    " communication_n INTEGER NOT NULL, resolution_sum REAL NOT NULL,"
+    " resolution_n INTEGER NOT NULL, closing_sum REAL NOT NULL, closing_n INTEGER NOT NULL,"
+    " compliance_sum REAL NOT NULL, compliance_n INTEGER NOT NULL, partial_n INTEGER NOT NULL,"
+    " partial_sum REAL NOT NULL, customer_shift_sum REAL NOT NULL,"
+    " customer_shift_n INTEGER NOT NULL, customer_drops INTEGER NOT NULL,"
+    " dnsmos_sum REAL NOT NULL, dnsmos_n INTEGER NOT NULL, top_agent TEXT, top_n INTEGER,"
+    " top_sum REAL, bottom_agent TEXT, bottom_n INTEGER, bottom_sum REAL);",
+    V20_DAYS STORE__SUMMARY_LITE ";",
+    V20_INDEX,
+    NULL,
+};
+
+static const char *const k_pg20[] = {
+    "CREATE TABLE day_summary (day TEXT PRIMARY KEY,"
+    " total_calls BIGINT NOT NULL, analysed BIGINT NOT NULL, skipped BIGINT NOT NULL,"
+    " errors BIGINT NOT NULL, talk_sec DOUBLE PRECISION NOT NULL,"
+    " hold_sec DOUBLE PRECISION NOT NULL, dead_air_sec DOUBLE PRECISION NOT NULL,"
+    " one_way_calls BIGINT NOT NULL, mos_sum DOUBLE PRECISION NOT NULL, mos_n BIGINT NOT NULL,"
+    " scored BIGINT NOT NULL, score_sum DOUBLE PRECISION NOT NULL, score_min DOUBLE PRECISION,"
+    " score_max DOUBLE PRECISION, flagged BIGINT NOT NULL,"
+    " greeting_sum DOUBLE PRECISION NOT NULL, greeting_n BIGINT NOT NULL,"
+    " customer_id_sum DOUBLE PRECISION NOT NULL, customer_id_n BIGINT NOT NULL,"
+    " needs_sum DOUBLE PRECISION NOT NULL, needs_n BIGINT NOT NULL,"
+    " product_sum DOUBLE PRECISION NOT NULL, product_n BIGINT NOT NULL,"
+    " communication_sum DOUBLE PRECISION NOT NULL, communication_n BIGINT NOT NULL,"
+    " resolution_sum DOUBLE PRECISION NOT NULL, resolution_n BIGINT NOT NULL,"
+    " closing_sum DOUBLE PRECISION NOT NULL, closing_n BIGINT NOT NULL,"
+    " compliance_sum DOUBLE PRECISION NOT NULL, compliance_n BIGINT NOT NULL,"
+    " partial_n BIGINT NOT NULL, partial_sum DOUBLE PRECISION NOT NULL,"
+    " customer_shift_sum DOUBLE PRECISION NOT NULL, customer_shift_n BIGINT NOT NULL,"
+    " customer_drops BIGINT NOT NULL, dnsmos_sum DOUBLE PRECISION NOT NULL,"
+    " dnsmos_n BIGINT NOT NULL, top_agent TEXT, top_n BIGINT, top_sum DOUBLE PRECISION,"
+    " bottom_agent TEXT, bottom_n BIGINT, bottom_sum DOUBLE PRECISION);",
+    V20_DAYS STORE__SUMMARY_PG ";",
+    V20_INDEX,
+    /* the flagged calls ranked on an index alone: PostgreSQL reads no expression's value from
+     * an index-only scan (scores_flagged_rank), so the scores' two columns themselves */
+    "CREATE INDEX scores_flagged_cover ON scores (flagged, day, total_score, partial_score,"
+    " call_id);",
+    NULL,
+};
+#undef V20_INDEX
+#undef V20_DAYS
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
     {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16},
-    {17, k_v17, k_pg17}, {18, k_v18, k_pg18}, {19, k_v19, k_pg19}};
+    {17, k_v17, k_pg17}, {18, k_v18, k_pg18}, {19, k_v19, k_pg19}, {20, k_v20, k_pg20}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

@@ -103,7 +103,8 @@ names = [("calls", "calls"), ("jobs", "jobs"), ("analyses", "analyses"),
          ("transcript_fts", "transcript_segments"),
          ("scores", "scores"), ("score_overrides", "score_overrides"), ("llm_calls", "llm_calls"),
          ("workers", "workers"), ("ingest_sources", "ingest_sources"),
-         ("job_events", "job_events"), ("daily_stats", "daily_stats"), ("counters", "counters"),
+         ("job_events", "job_events"), ("daily_stats", "daily_stats"),
+         ("day_summary", "day_summary"), ("counters", "counters"),
          ("users", "users"), ("user_tokens", "user_tokens"), ("audit_log", "audit_log")]
 for lite, pg in names:
     print(pg, db.execute("SELECT COUNT(*) FROM %s" % lite).fetchone()[0])
@@ -172,7 +173,7 @@ check "  the target then holds every transcript and no search row" \
 rc=$?
 cat "$T/run3.out"
 check "run 3 completes, every table verified (status 0)" test $rc = 0
-check "  23 tables verified (call_files the 23rd)" test "$(grep -c ' verified$' "$T/run3.out")" = 23
+check "  24 tables verified (call_files the 24th)" test "$(grep -c ' verified$' "$T/run3.out")" = 24
 check "  it copied no call or transcript again" \
     sh -c "grep -q '^calls .* 0 copied now' '$T/run3.out' && grep -q '^transcripts .* 0 copied now' '$T/run3.out'"
 grep '"msg":"store migrated"' "$T/run3.err"
@@ -189,7 +190,7 @@ check "--verify-only passes" test $? = 0
 "$CQ" store migrate --from "$S" --to "$PGU" > "$T/run4.out" 2> "$T/run4.err"
 rc=$?
 check "a fourth run verifies and copies nothing" \
-    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 23 ] && grep -q '\"copied\":0,' '$T/run4.err'"
+    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 24 ] && grep -q '\"copied\":0,' '$T/run4.err'"
 pg_counts callqa > "$T/pg_counts2.txt"
 check "  the counts unchanged by it" cmp -s "$T/lite_counts.txt" "$T/pg_counts2.txt"
 cp "$S" "$T/copy-of-source.db"

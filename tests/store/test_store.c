@@ -143,7 +143,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 19);
+    assert_int_equal(store_schema_version(s), 20);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -699,6 +699,191 @@ static void test_ingest_lease_and_events(void **state)
         free(got_);                                                                                \
     } while (0)
 
+/* ---- day_summary: the roll-up of whole days ------------------------------------------------ */
+
+/* day_summary's figures, and the same from the calls, jobs and scores themselves (each day's
+ * counts and sums; its top and bottom agent of those with 3 scored calls or more, by their mean
+ * total, the smaller id on a tie) */
+#define SUMMARY_DUMP                                                                               \
+    "SELECT day, total_calls, analysed, skipped, errors, scored, score_sum, score_min, "           \
+    "score_max, flagged, greeting_sum, greeting_n, partial_n, partial_sum, top_agent, top_n, "     \
+    "top_sum, bottom_agent, bottom_n, bottom_sum FROM day_summary ORDER BY day"
+#define BY_AGENT(order, what)                                                                      \
+    "(SELECT " what " FROM calls c2 JOIN scores s2 ON s2.call_id = c2.id WHERE c2.day = c.day "    \
+    "AND c2.agent_user IS NOT NULL AND c2.agent_user != '' AND s2.total_score IS NOT NULL GROUP "  \
+    "BY c2.agent_user HAVING COUNT(*) >= 3 ORDER BY AVG(s2.total_score) " order                    \
+    ", c2.agent_user LIMIT 1)"
+#define SUMMARY_BY_HAND                                                                                                                                                                                                 \
+    "SELECT c.day, COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "                                                                                                                       \
+    "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), COUNT(sc.total_score), "                                                                                                                                       \
+    "COALESCE(SUM(sc.total_score), 0.0), MIN(sc.total_score), MAX(sc.total_score), "                                                                                                                                    \
+    "COALESCE(SUM(sc.flagged), 0), COALESCE(SUM(sc.greeting), 0.0), COUNT(sc.greeting), "                                                                                                                               \
+    "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0.0), " BY_AGENT(                                                                                                                                         \
+        "DESC",                                                                                                                                                                                                         \
+        "c2.agent_user") ", " BY_AGENT("DESC",                                                                                                                                                                          \
+                                       "COUNT(*)") ", " BY_AGENT("DESC",                                                                                                                                                \
+                                                                 "SUM(s2.total_"                                                                                                                                        \
+                                                                 "score)") ", " BY_AGENT("ASC",                                                                                                                         \
+                                                                                         "c2."                                                                                                                          \
+                                                                                         "agent_"                                                                                                                       \
+                                                                                         "user") ", " BY_AGENT("ASC",                                                                                                   \
+                                                                                                               "COUNT(*)") ", " BY_AGENT("ASC",                                                                         \
+                                                                                                                                         "SUM(s2.total_score)") " FROM calls c JOIN jobs j ON j.call_id = c.id LEFT "   \
+                                                                                                                                                                "JOIN analyses a ON a.call_id = c.id LEFT JOIN scores " \
+                                                                                                                                                                "sc ON sc.call_id = c.id GROUP BY c.day ORDER BY c.day"
+
+/* Every job claimable now, through to its end: the call's total from totals[call id] (< 0: the
+ * job skipped instead), flagged under 60, a greeting score, a partial score. */
+static int work_all(store *s, const double *totals, int n_totals, double t)
+{
+    int done = 0;
+    store_lease l;
+    while (store_job_claim(s, "w", t, 60, &l) == 1) {
+        assert_true(l.call_id >= 1 && l.call_id < n_totals);
+        double total = totals[l.call_id];
+        if (total < 0) {
+            assert_int_equal(store_job_skip(s, &l, "too short: 5 s", t + 1), STORE_OK);
+            done++;
+            continue;
+        }
+        store_figures f = {.legs = 2, .mos = {NAN, NAN}, .duration_sec = 60};
+        assert_int_equal(store_job_analysed(s, &l, "e1", "{}", &f, JOB_TRANSCRIBING, t + 1),
+                         STORE_OK);
+        assert_int_equal(
+            store_job_advance(s, &l, JOB_TRANSCRIBED, "transcribe", "not_configured", t + 2),
+            STORE_OK);
+        assert_int_equal(store_job_advance(s, &l, JOB_SCORING, NULL, NULL, t + 3), STORE_OK);
+        store_score sc = {.has_total = true,
+                          .total_score = total,
+                          .has_partial = true,
+                          .partial_score = total,
+                          .coverage = 1,
+                          .flagged = total < 60,
+                          .flag_reason = total < 60 ? "Score below 60" : NULL,
+                          .scorecard = "default",
+                          .backend = "rules"};
+        sc.has_cat[0] = true, sc.cat[0] = total >= 80 ? 5 : 3;
+        assert_int_equal(store_job_scored(s, &l, &sc, t + 4), STORE_OK);
+        done++;
+    }
+    return done;
+}
+
+static void summary_agrees(const char *file, const char *want_best)
+{
+    char *kept = sql_rows(file, SUMMARY_DUMP, "|", 100);
+    char *by_hand = sql_rows(file, SUMMARY_BY_HAND, "|", 100);
+    assert_string_equal(kept, by_hand);
+    free(kept), free(by_hand);
+    char *best = sql_rows(file, "SELECT day, top_agent, bottom_agent FROM day_summary ORDER BY day",
+                          "|", 100);
+    assert_string_equal(best, want_best);
+    free(best);
+}
+
+typedef struct summary_rows {
+    char line[1024];
+} summary_rows;
+
+static int summary_row(void *user, const store_val *c, int n)
+{
+    summary_rows *o = user;
+    const char *day = NULL, *top = NULL;
+    int64_t calls = -1;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(c[i].name, "day") && c[i].t == SV_TEXT)
+            day = c[i].s;
+        if (!strcmp(c[i].name, "top_agent") && c[i].t == SV_TEXT)
+            top = c[i].s;
+        if (!strcmp(c[i].name, "total_calls") && c[i].t == SV_INT)
+            calls = c[i].i;
+    }
+    size_t k = strlen(o->line);
+    snprintf(o->line + k, sizeof(o->line) - k, "%s=%lld,%s;", day ? day : "?", (long long)calls,
+             top ? top : "null");
+    return 0;
+}
+
+/* day_summary (one row a day, kept by the roll-ups) equals what a query over the calls, jobs and
+ * scores gives, after the calls' first results, after a re-queue (the jobs pending again, their
+ * old scores kept until replaced), and after they are scored again with other totals; a day
+ * recomputed whole gives the same row; SQ_DAY_SUMMARY reads it. */
+static void test_day_summary(void **state)
+{
+    (void)state;
+    store *s = fresh("summary.db");
+    static const struct {
+        const char *day, *agent;
+        double first, again; /* < 0: skipped */
+    } k_calls[] = {
+        /* 2026-11-20: dee best (90); ann and bob tied lowest (70): ann, the smaller id; cy has
+         * 2 scored calls only, the call with no agent counts in the totals alone */
+        {"2026-11-20 09:00:00", "ann", 60, 40},
+        {"2026-11-20 09:05:00", "ann", 70, 50},
+        {"2026-11-20 09:10:00", "ann", 80, 60},
+        {"2026-11-20 10:00:00", "bob", 70, 100},
+        {"2026-11-20 10:05:00", "bob", 70, 100},
+        {"2026-11-20 10:10:00", "bob", 70, 100},
+        {"2026-11-20 11:00:00", "cy", 99, 99},
+        {"2026-11-20 11:05:00", "cy", 99, 99},
+        {"2026-11-20 12:00:00", "dee", 90, 90},
+        {"2026-11-20 12:05:00", "dee", 85, 85},
+        {"2026-11-20 12:10:00", "dee", 95, 95},
+        {"2026-11-20 13:00:00", "", 10, 10},
+        {"2026-11-20 13:05:00", "ann", -1, -1},
+        /* 2026-11-21: nobody with 3 scored calls */
+        {"2026-11-21 09:00:00", "ann", 55, 55},
+        {"2026-11-21 09:05:00", "bob", 65, 65},
+        {"2026-11-21 09:10:00", "bob", -1, -1},
+    };
+    enum { N = sizeof(k_calls) / sizeof(k_calls[0]) };
+    double first[N + 1], again[N + 1];
+    for (int k = 0; k < N; k++) {
+        char rid[16];
+        snprintf(rid, sizeof(rid), "d%d", k);
+        store_call c = a_call("uk", rid, k_calls[k].day, k_calls[k].agent);
+        int64_t id;
+        bool created;
+        assert_int_equal(store_call_put(s, &c, 100, &id, &created), 0);
+        assert_true(id >= 1 && id <= N);
+        first[id] = k_calls[k].first, again[id] = k_calls[k].again;
+    }
+    /* queued only: the days' calls, no agent ranked */
+    summary_agrees("summary.db", "2026-11-20|null|null;2026-11-21|null|null");
+    assert_int_equal(work_all(s, first, N + 1, 200), N);
+    summary_agrees("summary.db", "2026-11-20|dee|ann;2026-11-21|null|null");
+    ASSERT_ROW("summary.db",
+               "SELECT total_calls, skipped, scored, score_sum, flagged, top_n, top_sum, bottom_n, "
+               "bottom_sum FROM day_summary WHERE day = '2026-11-20'",
+               "13|1|12|898.0|1|3|270.0|3|210.0");
+    /* the whole day recomputed: the same row */
+    char *before = sql_rows("summary.db", SUMMARY_DUMP, "|", 100);
+    assert_int_equal(store_rollup_day(s, "2026-11-20"), 0);
+    char *after = sql_rows("summary.db", SUMMARY_DUMP, "|", 100);
+    assert_string_equal(before, after);
+    free(before), free(after);
+    /* re-queued: the jobs complete pending again (the two skipped stay skipped) */
+    assert_int_equal(store_requeue(s, 0, 300), N - 2);
+    int64_t counts[JOB_N_STATES];
+    assert_int_equal(store_job_counts(s, counts, 0, NULL), 0);
+    assert_int_equal(counts[JOB_PENDING], N - 2);
+    summary_agrees("summary.db", "2026-11-20|dee|ann;2026-11-21|null|null");
+    /* scored again: bob's 100s on top, ann's lower scores at the bottom, counted once */
+    assert_int_equal(work_all(s, again, N + 1, 400), N - 2);
+    summary_agrees("summary.db", "2026-11-20|bob|ann;2026-11-21|null|null");
+    ASSERT_ROW("summary.db",
+               "SELECT total_calls, scored, score_sum, flagged, top_n, top_sum, bottom_n, "
+               "bottom_sum FROM day_summary WHERE day = '2026-11-20'",
+               "13|12|928.0|3|3|300.0|3|150.0");
+    /* the daily summary's query */
+    summary_rows got = {""};
+    store_val p[2] = {SV_S("2026-11-01"), SV_S("2026-11-30")};
+    if (store_query(s, SQ_DAY_SUMMARY, p, 2, summary_row, &got) != 0)
+        fail_msg("%s", store_errmsg(s));
+    assert_string_equal(got.line, "2026-11-20=13,bob;2026-11-21=3,null;");
+    store_close(s);
+}
+
 /* A claimed job analysed and moved to `scoring`, as the worker leaves it for the scorer. */
 static void to_scoring(store *s, store_lease *l, double t)
 {
@@ -1214,6 +1399,7 @@ int main(void)
         cmocka_unit_test(test_results_and_rollups),
         cmocka_unit_test(test_rollup_mos_models_apart),
         cmocka_unit_test(test_call_moves_day),
+        cmocka_unit_test(test_day_summary),
         cmocka_unit_test(test_ingest_lease_and_events),
         cmocka_unit_test(test_transcripts),
         cmocka_unit_test(test_scores),
