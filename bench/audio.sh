@@ -11,10 +11,11 @@
 #            levels,silence F` (CLI, process start-up included; each program of CQ="a b" in its
 #            own column) and bench_pipeline (this checkout's library in-process, median of 21
 #            runs). Rounds alternate peer and callqa, input by input, so a slow spell of the
-#            machine hits both; each round prints its ratios (peer median / callqa median) and
-#            the load average, then a markdown table gives the medians over the rounds and each
-#            round's ratio (ROUNDS=3; RUNS=30 hyperfine runs, HOUR_RUNS=5 for the hour file),
-#            and the command that reproduces it. Needs sox, ffmpeg, hyperfine.
+#            machine hits both (hyperfine -N: no shell, none of its start-up subtracted); each
+#            round prints its ratios (peer median / callqa median) and the load average, then a
+#            markdown table gives the medians over the rounds and each round's ratio (ROUNDS=3;
+#            RUNS=30 hyperfine runs, HOUR_RUNS=5 for the hour file), and the command that
+#            reproduces it. Needs sox, ffmpeg, hyperfine.
 #   startup  what each library chain costs a process that starts: the number of shared
 #            objects it loads and its start-up time. Tiny programs that do nothing (`int
 #            main(void) { return 0; }`) are linked with each set of libraries callqa has used
@@ -78,8 +79,11 @@ rm -rf "$d"
 P
 
     ONLY="analyze --json -q --only levels,silence"
+    # hyperfine -N: each command is executed without a shell (the peers' scripts by `sh`), so no
+    # shell start-up is estimated and subtracted; with that correction a run of a few
+    # milliseconds on a busy machine could come out at 0.
     hf_median() { # hf_median NAME RUNS CMD: hyperfine median in ms
-        hyperfine -w 3 -r "$2" --export-csv "$W/$1.csv" "$3" > /dev/null 2>&1
+        hyperfine -N -w 3 -r "$2" --export-csv "$W/$1.csv" "$3" > /dev/null 2>&1
         awk -F, 'NR==2 {printf "%.3f", $(NF - 4) * 1000}' "$W/$1.csv"
     }
     lib_ms() { # lib_ms FILE: bench_pipeline median in ms
