@@ -2,16 +2,20 @@
 # bench/audio.sh - reading a recording: callqa's decoding, levels and silences against sox and
 # ffmpeg, and what a callqa process costs to start.
 #   levels   callqa against its peers side by side in one run, on recordings built from the
-#            real corpus (bench/lib.sh's bench_inputs): a 3-minute mono PCM16 call, a 3-minute
-#            stereo u-law call and a 1-hour mono file. Peer for levels+silence: `sox F -n stat`
-#            + `ffmpeg -i F -af silencedetect=noise=-35dB:d=0.5`; for the stereo call the peer
-#            first splits both legs with sox and runs both tools per leg. callqa: `callqa
-#            analyze --json -q --only levels,silence F` (CLI, process start-up included) and
-#            bench_pipeline (the library in-process, median of 21 runs). Prints a markdown
-#            table of medians and ratios (peer time / callqa time; higher is better). Rounds
-#            alternate peer and callqa, so a slow spell of the machine hits both; each cell is
-#            the median over the rounds of the per-round medians (ROUNDS=3; RUNS=30 hyperfine
-#            runs, 5 for the hour file). Needs sox, ffmpeg, hyperfine.
+#            real corpus (bench/lib.sh's bench_inputs): 92-second telephony calls (mono PCM16,
+#            mono u-law, stereo u-law), a 3-minute mono PCM16 call, a 3-minute stereo u-law call
+#            and a 1-hour mono file (INPUTS="mono90 mono90u stereo90 mono3 stereo3 hour", the
+#            default: all). Peer for levels+silence: `sox F -n stat` + `ffmpeg -i F -af
+#            silencedetect=noise=-35dB:d=0.5`; for a stereo call the peer first splits both legs
+#            with sox and runs both tools per leg. callqa: `callqa analyze --json -q --only
+#            levels,silence F` (CLI, process start-up included; each program of CQ="a b" in its
+#            own column) and bench_pipeline (this checkout's library in-process, median of 21
+#            runs). Rounds alternate peer and callqa, input by input, so a slow spell of the
+#            machine hits both (hyperfine -N: no shell, none of its start-up subtracted); each
+#            round prints its ratios (peer median / callqa median) and the load average, then a
+#            markdown table gives the medians over the rounds and each round's ratio (ROUNDS=3;
+#            RUNS=30 hyperfine runs, HOUR_RUNS=5 for the hour file), and the command that
+#            reproduces it. Needs sox, ffmpeg, hyperfine.
 #   startup  what each library chain costs a process that starts: the number of shared
 #            objects it loads and its start-up time. Tiny programs that do nothing (`int
 #            main(void) { return 0; }`) are linked with each set of libraries callqa has used
@@ -31,7 +35,8 @@
 #            binaries side by side; HYPERFINE_ARGS="--warmup 50 --runs 1000" (default: --warmup
 #            20 --min-runs 200). Needs cc, pkg-config, hyperfine.
 # Measures for bench/before_after.sh (probe MEASURE BUILD: wall seconds of one run):
-#   analyze  `callqa analyze --json -q --only levels,silence` on the three inputs, one process each
+#   analyze  `callqa analyze --json -q --only levels,silence` on mono3, stereo3 and hour, one
+#            process each
 #   full     `callqa analyze --json -q` (every default analyzer, the models) on a corpus call
 #   startup  `callqa version`, 100 processes one after the other
 #   usage: bench/audio.sh [levels] [startup]     (default: levels; after scripts/build)
@@ -43,6 +48,20 @@ BENCH_DEFAULT="levels"
 sec_levels() {
     bench_build bench_pipeline
     bench_inputs
+    # the inputs: NAME, its file, its label, the peer's script, hyperfine's runs
+    INPUTS=${INPUTS:-mono90 mono90u stereo90 mono3 stereo3 hour}
+    input() { # input NAME: sets f, label, peer, runs
+        case $1 in
+        mono90) f=mono90 label="92-s mono PCM16" peer=mono runs=${RUNS:-30} ;;
+        mono90u) f=mono90u label="92-s mono u-law" peer=mono runs=${RUNS:-30} ;;
+        stereo90) f=stereo90 label="92-s stereo u-law (peer splits legs)" peer=stereo runs=${RUNS:-30} ;;
+        mono3) f=mono3 label="3-min mono PCM16" peer=mono runs=${RUNS:-30} ;;
+        stereo3) f=stereo3 label="3-min stereo u-law (peer splits legs)" peer=stereo runs=${RUNS:-30} ;;
+        hour) f=hour label="1-hour mono PCM16" peer=mono runs=${HOUR_RUNS:-5} ;;
+        *) die "unknown input '$1' (INPUTS: mono90 mono90u stereo90 mono3 stereo3 hour)" ;;
+        esac
+    }
+    for i in $INPUTS; do input "$i"; done
 
     cat > "$W/peer_mono.sh" << 'P'
 sox "$1" -n stat 2>/dev/null
@@ -59,46 +78,84 @@ done
 rm -rf "$d"
 P
 
-    CQA="$CQ analyze --json -q --only levels,silence"
-    hf_median() { # hf_median NAME CMD: hyperfine median in ms
-        hyperfine -w 3 -r "${RUNS:-30}" --export-csv "$W/$1.csv" "$2" > /dev/null 2>&1
+    ONLY="analyze --json -q --only levels,silence"
+    # hyperfine -N: each command is executed without a shell (the peers' scripts by `sh`), so no
+    # shell start-up is estimated and subtracted; with that correction a run of a few
+    # milliseconds on a busy machine could come out at 0.
+    hf_median() { # hf_median NAME RUNS CMD: hyperfine median in ms
+        hyperfine -N -w 3 -r "$2" --export-csv "$W/$1.csv" "$3" > /dev/null 2>&1
         awk -F, 'NR==2 {printf "%.3f", $(NF - 4) * 1000}' "$W/$1.csv"
     }
     lib_ms() { # lib_ms FILE: bench_pipeline median in ms
         build/bench/bench_pipeline --only levels,silence --runs 21 "$1" |
             awk '/median/ {for (i = 1; i <= NF; i++) if ($i == "median") {print $(i + 1); exit}}'
     }
-    rss_kb() { /usr/bin/time -f %M $CQA "$1" 2>&1 > /dev/null | tail -1; }
+    load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-    # Rounds alternate peer and callqa, so a slow spell of the machine hits both; each cell is
-    # the median over the rounds of the per-round medians.
+    # Rounds alternate peer and callqa (each CQ in turn), input by input, so a slow spell of the
+    # machine hits both; each round's ratio is the peer's median over callqa's in that round,
+    # and each cell of the table the median over the rounds. rounds.txt keeps every figure:
+    # "INPUT ROUND peer MS load L1 L5 L15", "INPUT ROUND cq K MS", "INPUT ROUND lib MS".
     ROUNDS=${ROUNDS:-3}
     : > "$W/rounds.txt"
+    echo "Per round (ratio: the peer's median / callqa's median in that round; load: 1, 5, 15 min):"
     for r in $(seq "$ROUNDS"); do
-        echo "pm $(hf_median peer_mono "sh $W/peer_mono.sh $W/mono3.wav")" >> "$W/rounds.txt"
-        echo "cm $(hf_median cq_mono "$CQA $W/mono3.wav")" >> "$W/rounds.txt"
-        echo "lm $(lib_ms "$W/mono3.wav")" >> "$W/rounds.txt"
-        echo "ps $(hf_median peer_stereo "sh $W/peer_stereo.sh $W/stereo3.wav")" >> "$W/rounds.txt"
-        echo "cs $(hf_median cq_stereo "$CQA $W/stereo3.wav")" >> "$W/rounds.txt"
-        echo "ls $(lib_ms "$W/stereo3.wav")" >> "$W/rounds.txt"
-        echo "ph $(RUNS=5 hf_median peer_hour "sh $W/peer_mono.sh $W/hour.wav")" >> "$W/rounds.txt"
-        echo "ch $(RUNS=5 hf_median cq_hour "$CQA $W/hour.wav")" >> "$W/rounds.txt"
-        echo "lh $(lib_ms "$W/hour.wav")" >> "$W/rounds.txt"
+        for i in $INPUTS; do
+            input "$i"
+            pm=$(hf_median peer "$runs" "sh $W/peer_$peer.sh $W/$f.wav")
+            echo "$i $r peer $pm load $(load)" >> "$W/rounds.txt"
+            line="round $r, $i: peer $pm ms"
+            k=0
+            for cq in $CQ; do
+                k=$((k + 1))
+                cm=$(hf_median "cq$k" "$runs" "$cq $ONLY $W/$f.wav")
+                echo "$i $r cq $k $cm" >> "$W/rounds.txt"
+                line="$line; $cq $cm ms ($(ratio "$pm" "$cm")x)"
+            done
+            lm=$(lib_ms "$W/$f.wav")
+            echo "$i $r lib $lm" >> "$W/rounds.txt"
+            echo "$line; library $lm ms ($(ratio "$pm" "$lm")x); load $(load)"
+        done
     done
-    med() { awk -v k="$1" '$1 == k {print $2}' "$W/rounds.txt" | median_low; }
-    pm=$(med pm) cm=$(med cm) lm=$(med lm)
-    ps=$(med ps) cs=$(med cs) ls_=$(med ls)
-    ph=$(med ph) ch=$(med ch) lh=$(med lh)
-    r3=$(rss_kb "$W/mono3.wav")
-    rh=$(rss_kb "$W/hour.wav")
-
-    echo "| input | peer (sox stat + ffmpeg silencedetect) | callqa CLI | CLI ratio | callqa library | library ratio |"
-    echo "|---|---|---|---|---|---|"
-    echo "| 3-min mono PCM16 | $pm ms | $cm ms | $(ratio "$pm" "$cm")x | $lm ms | $(ratio "$pm" "$lm")x |"
-    echo "| 3-min stereo u-law (peer splits legs) | $ps ms | $cs ms | $(ratio "$ps" "$cs")x | $ls_ ms | $(ratio "$ps" "$ls_")x |"
-    echo "| 1-hour mono PCM16 | $ph ms | $ch ms | $(ratio "$ph" "$ch")x | $lh ms | $(ratio "$ph" "$lh")x |"
     echo
-    echo "callqa CLI peak RSS: 3-min $((r3 / 1024)) MiB, 1-hour $((rh / 1024)) MiB ($ROUNDS rounds, medians)"
+
+    med() { awk "$1" "$W/rounds.txt" | median_low; }
+    head="| input | peer (sox stat + ffmpeg silencedetect) |"
+    rule="|---|---|"
+    for cq in $CQ; do head="$head \`$cq\` | ratio (rounds) |" rule="$rule---|---|"; done
+    echo "$head callqa library | library ratio |"
+    echo "$rule---|---|"
+    for i in $INPUTS; do
+        input "$i"
+        row="| $label | $(med "\$1 == \"$i\" && \$3 == \"peer\" {print \$4}") ms |"
+        k=0
+        for cq in $CQ; do
+            k=$((k + 1))
+            rs=$(awk -v i="$i" -v k="$k" '$1 == i && $3 == "peer" {p[$2] = $4}
+                $1 == i && $3 == "cq" && $4 == k {printf "%.1f\n", p[$2] / $5}' "$W/rounds.txt")
+            row="$row $(med "\$1 == \"$i\" && \$3 == \"cq\" && \$4 == $k {print \$5}") ms |"
+            row="$row $(echo "$rs" | median_low)x ($(echo "$rs" | paste -sd/ -)) |"
+        done
+        rs=$(awk -v i="$i" '$1 == i && $3 == "peer" {p[$2] = $4}
+            $1 == i && $3 == "lib" {printf "%.1f\n", p[$2] / $4}' "$W/rounds.txt")
+        row="$row $(med "\$1 == \"$i\" && \$3 == \"lib\" {print \$4}") ms | $(echo "$rs" | median_low)x |"
+        echo "$row"
+    done
+    echo
+    for cq in $CQ; do
+        for i in $INPUTS; do
+            case $i in mono3 | hour)
+                input "$i"
+                # shellcheck disable=SC2086 # ONLY is the command's words
+                kb=$(/usr/bin/time -f %M "$cq" $ONLY "$W/$f.wav" 2>&1 > /dev/null | tail -1)
+                echo "\`$cq\` peak RSS, $label: $((kb / 1024)) MiB"
+                ;;
+            esac
+        done
+    done
+    echo "($ROUNDS rounds of ${RUNS:-30} hyperfine runs, ${HOUR_RUNS:-5} for the hour file;" \
+        "cells: the median over the rounds; every figure in $W/rounds.txt)"
+    echo "reproduce: CQ=\"$CQ\" INPUTS=\"$INPUTS\" ROUNDS=$ROUNDS RUNS=${RUNS:-30} bench/audio.sh levels"
 }
 
 sec_startup() {

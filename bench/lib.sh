@@ -66,8 +66,15 @@ free_port() {
 #   mono3    3-minute mono 8 kHz PCM16 call (speech, prompts, music; corpus files concatenated)
 #   stereo3  3-minute stereo 8 kHz u-law call (the mono call and its reverse as the two legs)
 #   hour     1-hour mono 8 kHz PCM16 file (mono3 twenty times)
+#   mono90, mono90u, stereo90   a 92-second telephony call cut from the same concatenation: mono
+#            8 kHz PCM16, the same in mono u-law, and stereo u-law (it and its reverse as the legs),
+#            u-law without dither (the same bytes at every build)
 bench_inputs() {
-    [ -f bench/out/hour.wav ] && return 0
+    _missing=""
+    for _f in mono3 stereo3 hour mono90 mono90u stereo90; do
+        [ -f "bench/out/$_f.wav" ] || _missing=1
+    done
+    [ -z "$_missing" ] && return 0
     for _f in speech/ps_librivox_0870.wav quality/p862_or105.wav ivr_prompts/ast_en_demo_congrats.wav \
         speech/codec2_vk5qi.wav hold_music/moh_manolo_camp_morning_coffee.wav; do
         sox "$SHARED/corpus/$_f" -r 8000 -c 1 -b 16 "bench/out/part_$(basename "$_f")"
@@ -81,6 +88,10 @@ bench_inputs() {
         set --
         for _i in $(seq 20); do set -- "$@" mono3.wav; done
         sox "$@" hour.wav
+        sox cat.wav mono90.wav trim 0 92
+        sox mono90.wav -D -e u-law mono90u.wav
+        sox mono90.wav rev.wav reverse
+        sox -M mono90.wav rev.wav -D -e u-law stereo90.wav
         rm -f part_*.wav cat.wav rev.wav
     )
 }

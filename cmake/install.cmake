@@ -104,7 +104,9 @@ endif()
 # cpack -G DEB [-D CPACK_PACKAGE_VERSION=X.Y.Z] in the build directory: the tree above, under
 # /usr, with the maintainer scripts of deploy/deb/ (the user, the state directories, the units),
 # the conffiles marked, the binaries stripped, and the dependencies dpkg-shlibdeps finds
-# (dpkg-dev) with libsndfile1, which decode.c loads at run time, and adduser (postinst's way to
+# (dpkg-dev) with libsndfile1, which decode.c loads at run time, libfftw3-single3 and libsoxr0,
+# which the library loads on first use (src/dsp/fftw.c, src/audio/resample.c: no program links
+# them, so dpkg-shlibdeps does not see them), and adduser (postinst's way to
 # the user where systemd-sysusers is missing or fails); libsox3 is recommended: DNSMOS reference
 # mode loads it at run time to resample legs as SoX does (src/audio/sox_rate.c), and without it
 # only that mode's legs not at 16 kHz go unscored.
@@ -128,7 +130,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libsndfile1")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libsndfile1, libfftw3-single3, libsoxr0")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libsox3")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/deploy/deb/conffiles ${CMAKE_SOURCE_DIR}/deploy/deb/postinst

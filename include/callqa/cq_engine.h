@@ -108,7 +108,8 @@ CQ_API CQ_NODISCARD int cq_model_dir_default(char *buf, size_t size) CQ_NONNULL(
 /* What would make this engine's reports differ from another's, as "VERSION+HASH" into buf:
  * the callqa version, the analyzers, every parameter that changes a result, and the models'
  * sha256. Stores key cached results by it, so that new settings or models analyse again.
- * Returns CQ_OK or CQ_ERR_TOO_LARGE (size under 32 is always too small). */
+ * Returns CQ_OK, CQ_ERR_TOO_LARGE (size under 32 is always too small), CQ_ERR_NOMEM, or
+ * CQ_ERR_UNSUPPORTED when libnettle (the hash) cannot be loaded. */
 CQ_API CQ_NODISCARD int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
     CQ_NONNULL(1, 2);
 

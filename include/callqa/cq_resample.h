@@ -21,7 +21,9 @@ extern "C" {
 
 typedef struct cq_resample cq_resample;
 
-/* Create a converter from `in_rate_hz` to `out_rate_hz` (both > 0). NULL on failure. */
+/* Create a converter from `in_rate_hz` to `out_rate_hz` (both > 0). NULL on failure, with *err
+ * (when err is not NULL) CQ_ERR_INVALID, CQ_ERR_NOMEM, or CQ_ERR_UNSUPPORTED when libsoxr,
+ * which the first converter loads (dlopen), cannot be loaded. */
 CQ_API cq_resample *cq_resample_create(double in_rate_hz, double out_rate_hz, int *err);
 
 /*

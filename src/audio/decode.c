@@ -107,17 +107,12 @@ bool cq__audio_sndfile_loaded(void)
     return ready;
 }
 
-/* dlsym gives a void *; ISO C has no cast from it to a function pointer, so copy the bytes
- * (POSIX guarantees the representations agree). libsndfile's and libsox's loaders use it. */
+/* libsndfile's and libsox's loaders: base's dlsym into a function pointer. */
 bool cq__audio_dlsym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
 {
-    void *p = dlsym(lib, name);
-    if (!p)
-        return false;
-    assert(fn_size == sizeof(p));
-    memcpy(fn_ptr, &p, fn_size);
-    return true;
+    return cq__dlsym(lib, name, fn_ptr, fn_size);
 }
+
 #define SYM(lib, field, name) cq__audio_dlsym(lib, name, &g_sf.field, sizeof(g_sf.field))
 
 /*

@@ -5,16 +5,18 @@
  * planner's lock, a thread's CPU clock (the wall and monotonic clocks are public: cq_clock.h)
  * and one UTF-8 character read.
  *
- * It calls no other room: libc, pthread and nettle (sha256) only, with the public types of
- * cq_base.h and cq_status.h. It is on the ground floor because everything the library allocates
- * goes through it, so that the out-of-memory tests can fail any allocation of any room. The
- * rooms above the engine stand on config.h and libc, and take from it only what libc lacks: the
- * live room its allocations, the privacy room and the command line's terminal the UTF-8 reader.
+ * It calls no other room: libc, pthread and nettle (sha256, loaded on first use) only, with the
+ * public types of cq_base.h and cq_status.h. It is on the ground floor because everything the
+ * library allocates goes through it, so that the out-of-memory tests can fail any allocation of any
+ * room. The rooms above the engine stand on config.h and libc, and take from it only what libc
+ * lacks: the live room its allocations, the privacy room and the command line's terminal the UTF-8
+ * reader.
  */
 #ifndef CQ_BASE_INT_H
 #define CQ_BASE_INT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,10 +70,19 @@ void cq__log(cq_log_level level, const char *fmt, ...) CQ__PRINTF(2, 3);
  * CQ_OK or an error with `err` naming the file and the reason. */
 int cq__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *n, cq_err *err);
 
-/* sha256 of data as 64 lowercase hex digits and a NUL. */
-void cq__sha256_hex(const void *data, size_t n, char out[65]);
+/* sha256 of data as 64 lowercase hex digits and a NUL, by nettle, which the first call loads
+ * (file.c). CQ_OK, or CQ_ERR_UNSUPPORTED with `err` naming the library when it cannot be loaded
+ * (out is then ""). */
+int cq__sha256_hex(const void *data, size_t n, char out[65], cq_err *err);
 
-/* FFTW's planner is not thread-safe: every plan is made and destroyed under this lock. */
+/* dlsym(lib, name) copied into the function pointer at fn_ptr (fn_size bytes, the size of a
+ * pointer): ISO C has no cast from a void * to a function pointer. False when the symbol is
+ * missing. The loaders of the libraries loaded on first use (libsndfile, libsox, libsoxr, FFTW,
+ * nettle) use it. */
+bool cq__dlsym(void *lib, const char *name, void *fn_ptr, size_t fn_size);
+
+/* FFTW's planner is not thread-safe: every plan is made and destroyed under this lock. FFTW
+ * itself is loaded on first use (src/dsp/fftw.c). */
 void cq__fft_lock(void);
 void cq__fft_unlock(void);
 

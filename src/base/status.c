@@ -1,7 +1,9 @@
 /*
- * status.c - status names and messages, error records, logging, version, a thread's CPU clock.
+ * status.c - status names and messages, error records, logging, version, a thread's CPU clock,
+ * dlsym into a function pointer.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,6 +128,15 @@ double cq__thread_cpu_sec(void)
 void cq__thread_cpu_credit(double sec)
 {
     tl_helper_cpu += sec;
+}
+
+bool cq__dlsym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
+{
+    void *p = dlsym(lib, name);
+    if (!p || fn_size != sizeof(p))
+        return false;
+    memcpy(fn_ptr, &p, fn_size); /* POSIX: the representations agree */
+    return true;
 }
 
 static pthread_mutex_t g_fft_lock = PTHREAD_MUTEX_INITIALIZER;

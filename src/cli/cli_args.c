@@ -40,7 +40,7 @@ int cq_cli_args(const char *cmd, const char *prog, int argc, char **argv, cfg_se
 int cq_cli_analysis_args(const char *cmd, const char *prog, int argc, char **argv,
                          cfg_settings *set, cq_engine_params *ep, cfg_args *a)
 {
-    cfg_defaults(set);
+    cfg_defaults_zeroed(set); /* static storage: zero (cli_args.h) */
     *ep = cq_engine_default_params();
     int rc = cq_cli_args(cmd, prog, argc, argv, set, a);
     if (rc >= 0)

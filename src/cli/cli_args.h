@@ -20,7 +20,9 @@ void cq_cli_usage(FILE *f, const char *cmd);
 
 /* An analysis command's start: the settings' defaults and the engine's, the command line (as
  * cq_cli_args), --only into ep's analyzers, the analysis settings into ep (cfg_engine_params),
- * and the model folder's default when none is set. -1 to go on, else the exit status. */
+ * and the model folder's default when none is set. -1 to go on, else the exit status. `set` is
+ * all zero (each command's static cfg_settings, once a process): only the defaults that are not
+ * empty are written into it (cfg_defaults_zeroed). */
 int cq_cli_analysis_args(const char *cmd, const char *prog, int argc, char **argv,
                          cfg_settings *set, cq_engine_params *ep, cfg_args *a);
 

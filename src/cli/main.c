@@ -294,7 +294,7 @@ static long usable_cpus(void)
 
 static int cmd_analyze(int argc, char **argv)
 {
-    cfg_settings set;
+    static cfg_settings set; /* 140 KiB: not on the stack; zero for cq_cli_analysis_args */
     cq_engine_params ep;
     cfg_args a;
     int rc = cq_cli_analysis_args("analyze", "callqa", argc, argv, &set, &ep, &a);

@@ -807,6 +807,13 @@ int cfg__set_as(cfg_settings *c, const char *key, const char *name, const char *
 void cfg_defaults(cfg_settings *c)
 {
     memset(c, 0, sizeof(*c));
+    cfg_defaults_zeroed(c);
+}
+
+/* Only the settings whose default is not "" are written: the pages of the others stay untouched
+ * (in static storage, not even mapped). */
+void cfg_defaults_zeroed(cfg_settings *c)
+{
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     char n[32], msg[200];
     for (size_t i = 0; i < N_SETTINGS; i++) {

@@ -254,6 +254,10 @@ typedef struct cfg_settings {
 
 /* Every setting at its default (the table's; "CPUs" and $TMPDIR read now). */
 void cfg_defaults(cfg_settings *c);
+/* The same for settings that are all zero already (static storage not yet written, or calloc):
+ * only the settings whose default is not empty are written. The struct is 140 KiB; zeroing it
+ * again would touch every page of it, each a page fault in a process that has just started. */
+void cfg_defaults_zeroed(cfg_settings *c);
 /* One setting by its name (as in the config file). 0, or -1 with msg. */
 int cfg_set(cfg_settings *c, const char *key, const char *value, char *msg, size_t msgsz);
 /* One config file (key = value lines, see docs/config.md), then the CALLQA_* environment. */

@@ -265,8 +265,10 @@ int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
     if (!text)
         return CQ_ERR_NOMEM;
     char hex[65];
-    cq__sha256_hex(text, strlen(text), hex);
+    int rc = cq__sha256_hex(text, strlen(text), hex, NULL);
     cq__free(text);
+    if (rc != CQ_OK)
+        return rc;
     int n = snprintf(buf, size, "%s+%.12s", cq_version(), hex);
     return n > 0 && (size_t)n < size ? CQ_OK : CQ_ERR_TOO_LARGE;
 }

@@ -212,10 +212,10 @@ static int load_file(cq_dnsmos_model *m, int which, const char *dir, cq_err *err
     uint8_t *buf = NULL;
     size_t n = 0;
     int rc = cq__read_file(path, CQ_DNSMOS_MODEL_MAX_BYTES, &buf, &n, err);
-    if (rc == CQ_OK) {
-        cq__sha256_hex(buf, n, m->sha256[which]);
+    if (rc == CQ_OK)
+        rc = cq__sha256_hex(buf, n, m->sha256[which], err);
+    if (rc == CQ_OK)
         rc = cq__onnx_parse(buf, n, path, &m->onnx[which], err);
-    }
     cq__free(buf);
     if (rc != CQ_OK) {
         cq__free(path);

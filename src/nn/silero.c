@@ -198,7 +198,8 @@ cq_vad_model *cq_vad_model_load_memory(const void *data, size_t size, const char
         cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
         return NULL;
     }
-    cq__sha256_hex(data, size, m->sha256);
+    if (cq__sha256_hex(data, size, m->sha256, err) != CQ_OK)
+        goto fail;
     m->version = "unknown";
     for (size_t i = 0; i < sizeof(k_known) / sizeof(k_known[0]); i++)
         if (!strcmp(m->sha256, k_known[i].sha256))

@@ -71,6 +71,18 @@ static void defaults_accepted(void **state)
     assert_true(n > 90);
 }
 
+/* cfg_defaults_zeroed on settings that are all zero gives cfg_defaults' bytes, every one, though
+ * it writes only the defaults that are not zero. */
+static void defaults_zeroed_same(void **state)
+{
+    (void)state;
+    static cfg_settings full, zeroed;
+    memset(&full, 0x5A, sizeof(full)); /* cfg_defaults clears what it does not set */
+    cfg_defaults(&full);
+    cfg_defaults_zeroed(&zeroed);
+    assert_memory_equal(&full, &zeroed, sizeof(full));
+}
+
 static void flags_unique(void **state)
 {
     (void)state;
@@ -258,6 +270,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_match_engine),
         cmocka_unit_test(defaults_accepted),
+        cmocka_unit_test(defaults_zeroed_same),
         cmocka_unit_test(flags_unique),
         cmocka_unit_test(doc_rows),
     };
