@@ -127,7 +127,7 @@ enum {
     Q_AUDIT_ADD64, /* of 64 */
     Q_WAL_CHECKPOINT,
     Q_INT_LAST,          /* below Q_QUERY_FIRST */
-    Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
+    Q_QUERY_FIRST = 104, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements: 6 per table and 7, up to 303 */
     Q_CALLS_FIRST = 304, /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 335 */
     Q_RETAIN_FIRST = 336 /* retention's and erasure's (store_retain_int.h), below DB_MAX_STMTS */
