@@ -81,6 +81,16 @@ def free_port():
         return so.getsockname()[1]
 
 
+def wait_port(port):
+    for _ in range(400):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("nothing listens on port %d" % port)
+
+
 def q(v, p):
     return v[min(len(v) - 1, int(p * len(v)))] if v else float("nan")
 
@@ -121,17 +131,12 @@ def run(t, start):
     web_port, sport = free_port(), free_port()
     start(["python3", "-m", "http.server", str(web_port), "--bind", "127.0.0.1"], cwd=t + "/www",
           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(web_port)
     slog = open(t + "/serve.log", "w")
     serve_pid = start([CQ, "serve", "--listen", "127.0.0.1:%d" % sport, "--no-auth", "--db", t + "/db",
            "--freshness-sec", "86400", "--recording-server",
            "uk=http://127.0.0.1:%d/RECORDINGS" % web_port], env=env, stderr=slog).pid
-    for _ in range(200):
-        time.sleep(0.05)
-        try:
-            socket.create_connection(("127.0.0.1", sport), timeout=1).close()
-            break
-        except OSError:
-            pass
+    wait_port(sport)
     path = "/analyze?server=uk&file=c1-all.wav"
     c = http.client.HTTPConnection("127.0.0.1", sport, timeout=120)
     c.request("GET", path)
