@@ -30,6 +30,7 @@ Exits 1 when a check fails. Writes the table to stdout.
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -96,6 +97,8 @@ def q(v, p):
 
 
 def main():
+    # a TERM ends the run through the cleanup below (the servers and the sender stopped)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t = tempfile.mkdtemp(prefix="cq-live-soak.")
     procs = []
 
