@@ -55,9 +55,15 @@ typedef struct lcall {
 static bool call_open(lcall *k, int slot, const char *host, const char *port)
 {
     uint8_t fr[64], uuid[16];
-    const unsigned id = (unsigned)slot + 100003u * k->gen;
-    for (int b = 0; b < 16; b++)
-        uuid[b] = (uint8_t)((id * 2654435761u + (unsigned)b * 40503u + k->gen * 977u) >> 8);
+    /* a UUID of its own for every call of every slot: splitmix64 of (generation, slot) */
+    uint64_t z = ((uint64_t)k->gen << 32 | (uint32_t)slot) + 0x9e3779b97f4a7c15u;
+    for (int b = 0; b < 16; b += 8) {
+        uint64_t x = (z += 0x9e3779b97f4a7c15u);
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+        x ^= x >> 31;
+        memcpy(uuid + b, &x, 8);
+    }
     uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
     uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
     lv_as_uuid_str(uuid, k->uuid);
