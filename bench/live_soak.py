@@ -38,6 +38,8 @@ import tempfile
 import threading
 import time
 
+from proclib import rss_kb
+
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SHARED = sys.argv[2] if len(sys.argv) > 2 else "../shared"
 SECS = int(sys.argv[3]) if len(sys.argv) > 3 else 1800
@@ -47,17 +49,6 @@ CALL_SECS = int(sys.argv[6]) if len(sys.argv) > 6 else 180
 CQ = os.path.join(BUILD, "callqa")
 LOAD = os.path.join(BUILD, "bench", "live_load")
 CLIENTS = 4
-
-
-def proc_rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def proc_cpu_sec(pid):
@@ -203,7 +194,7 @@ def run(t, start):
     samples = []  # (t, live rss, serve rss, live cpu, serve cpu, machine busy, machine total)
     while sender.poll() is None:
         m = machine_cpu()
-        samples.append((time.monotonic() - t0, proc_rss_kb(live.pid), proc_rss_kb(serve_pid),
+        samples.append((time.monotonic() - t0, rss_kb(live.pid), rss_kb(serve_pid),
                         proc_cpu_sec(live.pid), proc_cpu_sec(serve_pid), m[0], m[1]))
         for _ in range(100):
             if sender.poll() is not None:

@@ -24,17 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "redteam"))
 import rtlib  # noqa: E402  the red team's service and request helpers (rtlib.CQ, rtlib.CORPUS)
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+from proclib import rss_kb  # noqa: E402
 
 
 def p99(v):
