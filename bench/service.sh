@@ -36,17 +36,25 @@ BENCH_SECTIONS="load runs request-cost soak"
 BENCH_DEFAULT="load"
 export CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$SHARED/models}
 
+# The recording server the cached requests read once: corpus call01 as a ViciDial tree's two legs
+# (c1-in.wav, c1-out.wav) under DIR/www, served by python3's http.server on PORT; its pid goes to
+# DIR/pids.
+recordings_serve() { # DIR PORT
+    mkdir -p "$1/www/RECORDINGS/ORIG"
+    sox "$SHARED/corpus/calls/call01_normal.wav" -b 16 -e signed "$1/www/RECORDINGS/ORIG/c1-in.wav" remix 1
+    sox "$SHARED/corpus/calls/call01_normal.wav" -b 16 -e signed "$1/www/RECORDINGS/ORIG/c1-out.wav" remix 2
+    (cd "$1/www" && exec python3 -m http.server "$2" --bind 127.0.0.1 > /dev/null 2>&1) &
+    echo $! >> "$1/pids"
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$2/" && break; sleep 0.1; done
+}
+
 sec_load() {
     D=${1:-10}
     ONLY=${2:-}
     C=$SHARED/corpus/calls
     T=$(mktemp -d)
     trap 'kill $(cat "$T/pids" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
-    mkdir -p "$T/www/RECORDINGS/ORIG"
-    sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-in.wav" remix 1
-    sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-out.wav" remix 2
-    (cd "$T/www" && exec python3 -m http.server 28081 --bind 127.0.0.1 > /dev/null 2>&1) &
-    echo $! >> "$T/pids"
+    recordings_serve "$T" 28081
     # wrk's connections all come from 127.0.0.1: the service's own defaults hold them (a
     # kept-alive connection waiting for its next request is not a pending one, svc_guard.c), and
     # any answer other than 200 is printed (Non-2xx).
@@ -104,15 +112,9 @@ sec_runs() {
     N=${1:-10}
     D=${2:-10}
     need wrk sox curl
-    C=$SHARED/corpus/calls
     T=$(mktemp -d)
     trap 'kill $(cat "$T/pids" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
-    mkdir -p "$T/www/RECORDINGS/ORIG"
-    sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-in.wav" remix 1
-    sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-out.wav" remix 2
-    (cd "$T/www" && exec python3 -m http.server 28381 --bind 127.0.0.1 > /dev/null 2>&1) &
-    echo $! >> "$T/pids"
-    for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:28381/ && break; sleep 0.1; done
+    recordings_serve "$T" 28381
     Q="/analyze?server=uk&file=c1-all.wav"
     start() { # NAME PROGRAM PORT
         "$2" serve --listen "127.0.0.1:$3" --no-auth --db "$T/db.$1" --freshness-sec 86400 \
@@ -170,16 +172,10 @@ sec_runs() {
 sec_request_cost() {
     B=$(cd "${1:-build}" && pwd)
     N=${2:-2000}
-    C=$SHARED/corpus
     PORT=28280
     T=$(mktemp -d)
     trap 'kill $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; rm -rf "$T"' EXIT
-    mkdir -p "$T/www/RECORDINGS/ORIG"
-    sox "$C/calls/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-in.wav" remix 1
-    sox "$C/calls/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-out.wav" remix 2
-    (cd "$T/www" && exec python3 -m http.server $((PORT + 1)) --bind 127.0.0.1 > /dev/null 2>&1) &
-    echo $! >> "$T/pids"
-    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/" && break; sleep 0.1; done
+    recordings_serve "$T" $((PORT + 1))
     ARGS="serve --listen 127.0.0.1:$PORT --no-auth --db $T/db --freshness-sec 86400"
     ARGS="$ARGS --recording-server uk=http://127.0.0.1:$((PORT + 1))/RECORDINGS"
     U=http://127.0.0.1:$PORT
