@@ -90,6 +90,17 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* The log's locks and buffers, its thread joined or never started. */
+static void log_free(svc_log *l)
+{
+    pthread_cond_destroy(&l->has_lines);
+    pthread_cond_destroy(&l->has_room);
+    pthread_mutex_destroy(&l->mu);
+    free(l->buf);
+    free(l->spare);
+    free(l);
+}
+
 svc_log *svc_log_start(void)
 {
     svc_log *l = calloc(1, sizeof(*l));
@@ -107,12 +118,7 @@ svc_log *svc_log_start(void)
     pthread_cond_init(&l->has_room, &ca);
     pthread_condattr_destroy(&ca);
     if (pthread_create(&l->thread, NULL, writer, l) != 0) {
-        pthread_cond_destroy(&l->has_lines);
-        pthread_cond_destroy(&l->has_room);
-        pthread_mutex_destroy(&l->mu);
-        free(l->buf);
-        free(l->spare);
-        free(l);
+        log_free(l);
         return NULL;
     }
     return l;
@@ -152,10 +158,5 @@ void svc_log_stop(svc_log *l)
     pthread_cond_broadcast(&l->has_lines);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
-    pthread_cond_destroy(&l->has_lines);
-    pthread_cond_destroy(&l->has_room);
-    pthread_mutex_destroy(&l->mu);
-    free(l->buf);
-    free(l->spare);
-    free(l);
+    log_free(l);
 }
