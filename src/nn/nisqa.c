@@ -421,9 +421,9 @@ cq_nisqa_model *cq_nisqa_model_load_memory(const void *data, size_t size, const 
         cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
         return NULL;
     }
+    cq__torchzip *z = NULL;
     if (cq__sha256_hex(data, size, m->sha256, err) != CQ_OK)
         goto fail;
-    cq__torchzip *z = NULL;
     if (cq__torchzip_open(data, size, file, &z, err) != CQ_OK)
         goto fail;
     const cq__pv *root = cq__torchzip_root(z);
