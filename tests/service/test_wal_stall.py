@@ -6,8 +6,8 @@ small audit queue (2,048 rows) and audited requests with 240-byte targets from f
 connections, for 8 s and until the log passed 1,100 pages. At 1,000 a checkpoint used to run in
 the audit writer's commit (two fsyncs: 3 s), the queue filled, requests waited for room and had
 their rows dropped (the build before: the slowest request 2 s, 14 rows dropped). Now a thread of
-its own checkpoints: no request waits for room, no row is dropped, none takes a second, and the
-rows are all in the store.
+its own checkpoints: no request waits for room (counted by the service, not timed here), no row
+is dropped, and the rows are all in the store.
 
 usage: test_wal_stall.py CALLQA SLOW_SYNC_SO
 """
@@ -96,7 +96,9 @@ try:
     check("no request waited for room in the audit queue",
           metric("callqa_audit_wait_seconds_total") == 0)
     check("no audit row dropped", metric('callqa_audit_rows_total{outcome="dropped"}') == 0)
-    check("no request took a second", slowest[0] < 1.0)
+    # what the test bounds is the outcome above (no request waited for room); the time only tells
+    # a hang from a run on a busy machine: ten times the 1.5 s fsync a request used to wait for
+    check("no request hung (the slowest under 15 s)", slowest[0] < 15.0)
     svc.send_signal(signal.SIGTERM)
     svc.wait(timeout=120)
     rows = sqlite3.connect(os.path.join(T, "db")).execute(
