@@ -167,7 +167,8 @@ int64_t store_result_delete(store *s, const char *server, const char *file)
 #define CALL_COLS                                                                                  \
     "id, source, recording_id, vicidial_id, uniqueid, lead_id, agent_user, agent_name, "           \
     "campaign_id, campaign_name, direction, call_date, tz, call_epoch, length_sec, "               \
-    "disposition, term_reason, audio, audio_in, audio_out, orig_deadline, open"
+    "disposition, term_reason, audio, audio_in, audio_out, orig_deadline, open, carrier, "         \
+    "server_ip, did"
 
 static void read_call(db_stmt *st, store_call *c)
 {
@@ -194,9 +195,12 @@ static void read_call(db_stmt *st, store_call *c)
     store__col_copy(st, 19, c->audio_out, sizeof(c->audio_out));
     c->orig_deadline = db_col_null(st, 20) ? 0 : db_col_double(st, 20);
     c->open = db_col_int(st, 21) != 0;
+    store__col_copy(st, 22, c->carrier, sizeof(c->carrier));
+    store__col_copy(st, 23, c->server_ip, sizeof(c->server_ip));
+    store__col_copy(st, 24, c->did, sizeof(c->did));
 }
 
-/* The call's fields as $2..$22 ($1 is the id or the time, as the statement says). */
+/* The call's fields as $2..$25 ($1 is the id or the time, as the statement says). */
 static void bind_call(db_stmt *st, const store_call *c)
 {
     db_bind_text(st, 2, c->source);
@@ -229,6 +233,9 @@ static void bind_call(db_stmt *st, const store_call *c)
     else
         db_bind_null(st, 21);
     db_bind_int(st, 22, c->open ? 1 : 0);
+    store__bind_opt(st, 23, c->carrier);
+    store__bind_opt(st, 24, c->server_ip);
+    store__bind_opt(st, 25, c->did);
 }
 
 /* The next_attempt of an open call's job: far in the future, so that it cannot be claimed
@@ -290,11 +297,12 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
         store__stmt(s, Q_CALL_INSERT,
                     "INSERT INTO calls (source, recording_id, vicidial_id, uniqueid, lead_id, "
                     "agent_user, agent_name, campaign_id, campaign_name, direction, call_date, "
-                    "day, tz, call_epoch, length_sec, disposition, term_reason, audio, "
-                    "audio_in, audio_out, orig_deadline, open, created, updated) VALUES ($2, "
-                    "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, substr($12, 1, 10), $13, $14, "
-                    "$15, $16, $17, $18, $19, $20, $21, $22, $1, $1) ON CONFLICT (source, "
-                    "recording_id) DO NOTHING RETURNING id");
+                    "day, hour, tz, call_epoch, length_sec, disposition, term_reason, audio, "
+                    "audio_in, audio_out, orig_deadline, open, created, updated, carrier, "
+                    "server_ip, did) VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                    "substr($12, 1, 10), substr($12, 1, 13), $13, $14, $15, $16, $17, $18, $19, "
+                    "$20, $21, $22, $1, $1, $23, $24, $25) ON CONFLICT (source, recording_id) DO "
+                    "NOTHING RETURNING id");
     if (!ins)
         goto fail;
     db_bind_double(ins, 1, now);
@@ -329,7 +337,7 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             db_bind_null(job, 6);
         db_bind_double(job, 7, c->open && first == JOB_PENDING ? OPEN_HOLD : 0);
         if (store__run(s, job, "adding a job") != 0 || store__event(s, *id, first, now) != 0 ||
-            store__rollup_call(s, *id) != 0 ||
+            store__route_link_call(s, *id) != 0 || store__rollup_call(s, *id) != 0 ||
             (first == JOB_SKIPPED && store__count_end(s, JOB_SKIPPED, NULL, c->skip_reason) != 0))
             goto fail;
     } else {
@@ -352,21 +360,24 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
         }
         if (known && store__call_key(s, known, &was) != 0)
             goto fail;
-        db_stmt *up =
-            store__stmt(s, Q_CALL_UPDATE,
-                        "UPDATE calls SET vicidial_id = COALESCE($4, vicidial_id), uniqueid = "
-                        "COALESCE($5, uniqueid), lead_id = COALESCE($6, lead_id), agent_user = "
-                        "COALESCE($7, agent_user), agent_name = COALESCE($8, agent_name), "
-                        "campaign_id = COALESCE($9, campaign_id), campaign_name = "
-                        "COALESCE($10, campaign_name), direction = COALESCE($11, direction), "
-                        "call_date = COALESCE($12, call_date), day = COALESCE(substr($12, 1, "
-                        "10), day), tz = COALESCE($13, tz), call_epoch = COALESCE($14, "
-                        "call_epoch), length_sec = COALESCE($15, length_sec), disposition = "
-                        "COALESCE($16, disposition), term_reason = COALESCE($17, term_reason), "
-                        "audio = COALESCE($18, audio), audio_in = COALESCE($19, audio_in), "
-                        "audio_out = COALESCE($20, audio_out), orig_deadline = COALESCE($21, "
-                        "orig_deadline), open = $22, updated = $1 WHERE source = $2 AND "
-                        "recording_id = $3 RETURNING id");
+        db_stmt *up = store__stmt(
+            s, Q_CALL_UPDATE,
+            "UPDATE calls SET vicidial_id = COALESCE($4, vicidial_id), uniqueid = "
+            "COALESCE($5, uniqueid), lead_id = COALESCE($6, lead_id), agent_user = "
+            "COALESCE($7, agent_user), agent_name = COALESCE($8, agent_name), "
+            "campaign_id = COALESCE($9, campaign_id), campaign_name = "
+            "COALESCE($10, campaign_name), direction = COALESCE($11, direction), "
+            "call_date = COALESCE($12, call_date), day = COALESCE(substr($12, 1, "
+            "10), day), hour = COALESCE(substr($12, 1, 13), hour), tz = COALESCE($13, "
+            "tz), call_epoch = COALESCE($14, "
+            "call_epoch), length_sec = COALESCE($15, length_sec), disposition = "
+            "COALESCE($16, disposition), term_reason = COALESCE($17, term_reason), "
+            "audio = COALESCE($18, audio), audio_in = COALESCE($19, audio_in), "
+            "audio_out = COALESCE($20, audio_out), orig_deadline = COALESCE($21, "
+            "orig_deadline), open = $22, updated = $1, carrier = COALESCE($23, carrier), "
+            "server_ip = COALESCE($24, server_ip), did = COALESCE($25, did) WHERE "
+            "source = $2 AND "
+            "recording_id = $3 RETURNING id");
         if (!up)
             goto fail;
         db_bind_double(up, 1, now);
@@ -391,7 +402,8 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             goto fail;
         store__rollup_key now_key;
         if ((!c->open && release_held(s, *id, c, now) != 0) ||
-            store__call_key(s, *id, &now_key) != 0 || store__rollup_group(s, &now_key) != 0 ||
+            store__route_link_call(s, *id) != 0 || store__call_key(s, *id, &now_key) != 0 ||
+            store__rollup_group(s, &now_key) != 0 ||
             (memcmp(&was, &now_key, sizeof(was)) && store__rollup_group(s, &was) != 0))
             goto fail;
     }

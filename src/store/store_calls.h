@@ -63,6 +63,11 @@ typedef struct store_call {
     bool open;             /* the dialer may still change the row (recording in progress):
                               the job cannot be claimed until the call is put closed */
     char skip_reason[128]; /* enqueue only: non-empty, the job starts `skipped` with it */
+    /* the call's route (store_routes.h): "" unknown; a put keeps what it does not say, and a
+     * call without a carrier takes its dialer attempt's (call_attempts, by uniqueid) */
+    char carrier[65];   /* the dialer's channel's route, or a route pattern's name */
+    char server_ip[48]; /* the dialer server */
+    char did[33];       /* an inbound call's DID */
 } store_call;
 
 /* Enqueue, idempotently: a new call is inserted with a pending job (*created true); a call

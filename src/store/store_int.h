@@ -126,11 +126,13 @@ enum {
     Q_AUDIT_ADD8,  /* an INSERT of 8 audit entries (Q_AUDIT_ADD: of one) */
     Q_AUDIT_ADD64, /* of 64 */
     Q_WAL_CHECKPOINT,
-    Q_INT_LAST,          /* below Q_QUERY_FIRST */
-    Q_QUERY_FIRST = 104, /* the API's queries (store_query.c) */
-    Q_COPY_FIRST = 128,  /* store_copy.c's statements: 6 per table and 7, up to 303 */
-    Q_CALLS_FIRST = 304, /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 335 */
-    Q_RETAIN_FIRST = 336 /* retention's and erasure's (store_retain_int.h), below DB_MAX_STMTS */
+    Q_ROUTE_LINK,         /* a call joined to its dialer attempt (store_routes.c) */
+    Q_INT_LAST,           /* below Q_QUERY_FIRST */
+    Q_QUERY_FIRST = 104,  /* the API's queries (store_query.c) */
+    Q_COPY_FIRST = 128,   /* store_copy.c's statements: 6 per table and 7, up to 303 */
+    Q_CALLS_FIRST = 304,  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 335 */
+    Q_RETAIN_FIRST = 336, /* retention's and erasure's (store_retain_int.h), up to 391 */
+    Q_ROUTES_FIRST = 400  /* the routes' (store_routes.c), below DB_MAX_STMTS */
 };
 
 int store__schema_latest(void);
@@ -213,12 +215,24 @@ int store__count_complete(store *s, int64_t job_id, double now);
  * transaction, under the lock). 0, or -1 with s->err. */
 typedef struct store__rollup_key {
     char day[16], source[65], agent[65], campaign[65];
+    char hour[16]; /* its local hour, "YYYY-MM-DD HH": the routes' rows it counts in */
 } store__rollup_key;
 int store__rollup_group(store *s, const store__rollup_key *k);
 /* The key of a call (day "" when it has no date; all "" when there is no such call; zeroed past
  * each string, so keys compare with memcmp), and the recomputation of its row. */
 int store__call_key(store *s, int64_t call_id, store__rollup_key *k);
 int store__rollup_call(store *s, int64_t call_id);
+/* PostgreSQL: a day's roll-ups (the agents' and the routes') are recomputed by one transaction
+ * at a time; held to the commit (SQLite: nothing to do). 0, or -1 with s->err. */
+int store__day_lock(store *s, const char *day);
+/* The routes' rows of a local hour ("YYYY-MM-DD HH") and of its day, every dimension, from the
+ * calls and attempts (store_routes.c; under the day's lock, in the caller's transaction); a
+ * call without a carrier or server given them by its dialer attempt, and the attempt joined to
+ * it. 0, or -1 with s->err. */
+int store__route_hour(store *s, const char *hour);
+int store__route_link_call(store *s, int64_t call_id);
+/* Every hour of a day recomputed (store_rollup_day). */
+int store__route_day(store *s, const char *day);
 
 /* A day's figures summed over its roll-up rows (daily_stats), as the API names them: the
  * columns of day_summary after its day (STORE__DAY_COLUMNS, in the same order) and of the

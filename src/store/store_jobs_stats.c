@@ -228,7 +228,7 @@ int store__call_row_get(store *s, int64_t call_id, store__call_row *out)
     db_stmt *st =
         store__stmt(s, Q_CALL_ROW,
                     "SELECT day, source, COALESCE(agent_user, ''), COALESCE(campaign_id, ''), "
-                    "recording_id, COALESCE(call_epoch, created) FROM calls WHERE id = $1");
+                    "recording_id, COALESCE(call_epoch, created), hour FROM calls WHERE id = $1");
     if (!st)
         return -1;
     db_bind_int(st, 1, call_id);
@@ -240,6 +240,7 @@ int store__call_row_get(store *s, int64_t call_id, store__call_row *out)
         store__col_copy(st, 3, out->key.campaign, sizeof(out->key.campaign));
         store__col_copy(st, 4, out->recording_id, sizeof(out->recording_id));
         out->t = db_col_double(st, 5);
+        store__col_copy(st, 6, out->key.hour, sizeof(out->key.hour));
     }
     db_reset(st);
     if (rc != DB_ROW && rc != DB_DONE)
@@ -360,7 +361,7 @@ int64_t store_events_prune(store *s, double before)
 /* PostgreSQL: a day's roll-up rows are recomputed by one transaction at a time, each after the
  * previous one's commit, so that calls of one day completed together by several workers are
  * all counted (each recomputation reads what the others committed). Held to the commit. */
-static int day_lock(store *s, const char *day)
+int store__day_lock(store *s, const char *day)
 {
     if (db_get_dialect(s->d) != DB_PG)
         return 0;
@@ -396,7 +397,7 @@ static int summary_day(store *s, const char *day)
 /* The day's rows, all of them, and its summary (under the lock, in the caller's transaction). */
 static int rollup_day(store *s, const char *day)
 {
-    if (day_lock(s, day) != 0)
+    if (store__day_lock(s, day) != 0)
         return -1;
     db_stmt *del = store__stmt(s, Q_ROLLUP_DELETE, "DELETE FROM daily_stats WHERE day = $1");
     if (!del)
@@ -411,7 +412,7 @@ static int rollup_day(store *s, const char *day)
     db_bind_text(ins, 1, day);
     if (store__run(s, ins, "computing a day's roll-up") != 0)
         return -1;
-    return summary_day(s, day);
+    return summary_day(s, day) != 0 ? -1 : store__route_day(s, day);
 }
 
 /* One row of a day: a source's agent and campaign, and the day's summary. The same figures
@@ -420,7 +421,7 @@ int store__rollup_group(store *s, const store__rollup_key *k)
 {
     if (!k->day[0])
         return 0;
-    if (day_lock(s, k->day) != 0)
+    if (store__day_lock(s, k->day) != 0)
         return -1;
     db_stmt *del =
         store__stmt(s, Q_ROLLUP_GROUP_DELETE,
@@ -451,7 +452,9 @@ int store__rollup_group(store *s, const store__rollup_key *k)
     db_bind_text(ins, 4, k->campaign);
     if (store__run(s, ins, "computing a roll-up row") != 0)
         return -1;
-    return summary_day(s, k->day);
+    if (summary_day(s, k->day) != 0)
+        return -1;
+    return store__route_hour(s, k->hour);
 }
 
 typedef struct day_args {

@@ -60,6 +60,14 @@
  *      the daily summary reads 90 rows for 90 days; and the index daily_stats_agents, the
  *      leaderboard's figures per day and agent, read without the rows (PostgreSQL: and
  *      scores_flagged_cover, the flagged calls' ranking without the rows)
+ *  21  routes: each call's carrier (the dialer's channel, or a route pattern), dialer server and
+ *      DID, and its local hour (calls.carrier, server_ip, did, hour); what a capture says of the
+ *      call's network and far end (analyses.net_loss_pct, net_jitter_ms, sip_trunk,
+ *      sip_user_agent, sip_codec, sip_pdd_ms) and its dropouts (analyses.dropouts_per_min); the
+ *      dialer's call attempts with or without audio (call_attempts, from vicidial_carrier_log);
+ *      the roll-ups per route and hour and per route and day (route_hourly, route_daily) and
+ *      the attempts' hang-up causes per route and day (route_causes), kept by the roll-ups as
+ *      daily_stats is (store_routes.c); the changes found in them (route_changes)
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -746,12 +754,165 @@ static const char *const k_pg20[] = {
 #undef V20_INDEX
 #undef V20_DAYS
 
+/* v21: routes (docs/routes.md): the call's route fields, what a capture says of its network and
+ * far end, the dialer's call attempts, the roll-ups per route (dim: carrier, trunk, server,
+ * campaign; name: its value) by local hour ("YYYY-MM-DD HH", the dialer's clock as calls.day)
+ * and by day, the attempts' hang-up causes, and the changes found. Each figure keeps its sum,
+ * its sum of squares and its count (a change test weighs an hour by its calls); the attempts'
+ * figures are NULL where no attempt can be joined to the route (trunk, campaign). */
+#define V21_CALLS(T)                                                                               \
+    "ALTER TABLE calls ADD COLUMN carrier TEXT;", "ALTER TABLE calls ADD COLUMN server_ip TEXT;",  \
+        "ALTER TABLE calls ADD COLUMN did TEXT;", "ALTER TABLE calls ADD COLUMN hour TEXT;",       \
+        "UPDATE calls SET hour = substr(call_date, 1, 13) WHERE call_date IS NOT NULL;",           \
+        "CREATE INDEX calls_hour ON calls (hour);",                                                \
+        "ALTER TABLE analyses ADD COLUMN net_loss_pct " T ";",                                     \
+        "ALTER TABLE analyses ADD COLUMN net_jitter_ms " T ";",                                    \
+        "ALTER TABLE analyses ADD COLUMN dropouts_per_min " T ";",                                 \
+        "ALTER TABLE analyses ADD COLUMN sip_trunk TEXT;",                                         \
+        "ALTER TABLE analyses ADD COLUMN sip_user_agent TEXT;",                                    \
+        "ALTER TABLE analyses ADD COLUMN sip_codec TEXT;",                                         \
+        "ALTER TABLE analyses ADD COLUMN sip_pdd_ms " T ";"
+static const char *const k_v21[] = {
+    V21_CALLS("REAL"),
+    "CREATE TABLE call_attempts ("
+    " source TEXT NOT NULL, uniqueid TEXT NOT NULL, call_date TEXT, day TEXT, hour TEXT,"
+    " epoch REAL, server_ip TEXT, lead_id TEXT, channel TEXT, carrier TEXT, dialstatus TEXT,"
+    " hangup_cause INTEGER, sip_hangup_cause INTEGER, sip_hangup_reason TEXT, dial_time REAL,"
+    " answered_time REAL, caller_code TEXT, call_id INTEGER, created REAL NOT NULL,"
+    " PRIMARY KEY (source, uniqueid));",
+    "CREATE INDEX call_attempts_hour ON call_attempts (hour, carrier);",
+    "CREATE INDEX call_attempts_call ON call_attempts (call_id);",
+    "CREATE INDEX call_attempts_lead ON call_attempts (lead_id, call_date);",
+    "CREATE TABLE route_hourly ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, hour TEXT NOT NULL, t REAL NOT NULL,"
+    " calls INTEGER NOT NULL, analysed INTEGER NOT NULL,"
+    " mos_sum REAL NOT NULL, mos_sq REAL NOT NULL, mos_n INTEGER NOT NULL,"
+    " dnsmos_sum REAL NOT NULL, dnsmos_sq REAL NOT NULL, dnsmos_n INTEGER NOT NULL,"
+    " net_mos_sum REAL NOT NULL, net_mos_sq REAL NOT NULL, net_mos_n INTEGER NOT NULL,"
+    " loss_sum REAL NOT NULL, loss_sq REAL NOT NULL, loss_n INTEGER NOT NULL,"
+    " jitter_sum REAL NOT NULL, jitter_sq REAL NOT NULL, jitter_n INTEGER NOT NULL,"
+    " pdd_sum REAL NOT NULL, pdd_sq REAL NOT NULL, pdd_n INTEGER NOT NULL,"
+    " one_way INTEGER NOT NULL, one_way_n INTEGER NOT NULL,"
+    " dead_air INTEGER NOT NULL, dead_air_n INTEGER NOT NULL,"
+    " dropouts_sum REAL NOT NULL, dropouts_sq REAL NOT NULL, dropouts_n INTEGER NOT NULL,"
+    " clipping INTEGER NOT NULL, clipping_n INTEGER NOT NULL,"
+    " score_sum REAL NOT NULL, score_sq REAL NOT NULL, score_n INTEGER NOT NULL,"
+    " attempts INTEGER, answered INTEGER, dial_sum REAL, dial_sq REAL, dial_n INTEGER,"
+    " PRIMARY KEY (dim, name, hour));",
+    "CREATE INDEX route_hourly_day ON route_hourly (dim, hour);",
+    "CREATE TABLE route_daily ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL,"
+    " calls INTEGER NOT NULL, analysed INTEGER NOT NULL,"
+    " mos_sum REAL NOT NULL, mos_sq REAL NOT NULL, mos_n INTEGER NOT NULL,"
+    " dnsmos_sum REAL NOT NULL, dnsmos_sq REAL NOT NULL, dnsmos_n INTEGER NOT NULL,"
+    " net_mos_sum REAL NOT NULL, net_mos_sq REAL NOT NULL, net_mos_n INTEGER NOT NULL,"
+    " loss_sum REAL NOT NULL, loss_sq REAL NOT NULL, loss_n INTEGER NOT NULL,"
+    " jitter_sum REAL NOT NULL, jitter_sq REAL NOT NULL, jitter_n INTEGER NOT NULL,"
+    " pdd_sum REAL NOT NULL, pdd_sq REAL NOT NULL, pdd_n INTEGER NOT NULL,"
+    " one_way INTEGER NOT NULL, one_way_n INTEGER NOT NULL,"
+    " dead_air INTEGER NOT NULL, dead_air_n INTEGER NOT NULL,"
+    " dropouts_sum REAL NOT NULL, dropouts_sq REAL NOT NULL, dropouts_n INTEGER NOT NULL,"
+    " clipping INTEGER NOT NULL, clipping_n INTEGER NOT NULL,"
+    " score_sum REAL NOT NULL, score_sq REAL NOT NULL, score_n INTEGER NOT NULL,"
+    " attempts INTEGER, answered INTEGER, dial_sum REAL, dial_sq REAL, dial_n INTEGER,"
+    " PRIMARY KEY (dim, name, day));",
+    "CREATE INDEX route_daily_day ON route_daily (dim, day);",
+    "CREATE TABLE route_causes ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,"
+    " cause TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dim, name, day, kind, cause));",
+    "CREATE INDEX route_causes_day ON route_causes (dim, day);",
+    "CREATE TABLE route_changes ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, figure TEXT NOT NULL, t_start REAL NOT NULL,"
+    " t_found REAL NOT NULL, level_before REAL NOT NULL, level_after REAL NOT NULL, calls REAL NOT "
+    "NULL,"
+    " method TEXT NOT NULL, examples TEXT, found REAL NOT NULL,"
+    " PRIMARY KEY (dim, name, figure, t_start));",
+    "CREATE INDEX route_changes_found ON route_changes (t_found);",
+    NULL,
+};
+
+static const char *const k_pg21[] = {
+    V21_CALLS("DOUBLE PRECISION"),
+    "CREATE TABLE call_attempts ("
+    " source TEXT NOT NULL, uniqueid TEXT NOT NULL, call_date TEXT, day TEXT, hour TEXT,"
+    " epoch DOUBLE PRECISION, server_ip TEXT, lead_id TEXT, channel TEXT, carrier TEXT,"
+    " dialstatus TEXT,"
+    " hangup_cause BIGINT, sip_hangup_cause BIGINT, sip_hangup_reason TEXT,"
+    " dial_time DOUBLE PRECISION, answered_time DOUBLE PRECISION, caller_code TEXT,"
+    " call_id BIGINT, created DOUBLE PRECISION NOT NULL, PRIMARY KEY (source, uniqueid));",
+    "CREATE INDEX call_attempts_hour ON call_attempts (hour, carrier);",
+    "CREATE INDEX call_attempts_call ON call_attempts (call_id);",
+    "CREATE INDEX call_attempts_lead ON call_attempts (lead_id, call_date);",
+    "CREATE TABLE route_hourly ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, hour TEXT NOT NULL, t DOUBLE PRECISION NOT NULL,"
+    " calls BIGINT NOT NULL, analysed BIGINT NOT NULL,"
+    " mos_sum DOUBLE PRECISION NOT NULL, mos_sq DOUBLE PRECISION NOT NULL, mos_n BIGINT NOT NULL,"
+    " dnsmos_sum DOUBLE PRECISION NOT NULL, dnsmos_sq DOUBLE PRECISION NOT NULL, dnsmos_n BIGINT "
+    "NOT NULL,"
+    " net_mos_sum DOUBLE PRECISION NOT NULL, net_mos_sq DOUBLE PRECISION NOT NULL, net_mos_n "
+    "BIGINT NOT NULL,"
+    " loss_sum DOUBLE PRECISION NOT NULL, loss_sq DOUBLE PRECISION NOT NULL, loss_n BIGINT NOT "
+    "NULL,"
+    " jitter_sum DOUBLE PRECISION NOT NULL, jitter_sq DOUBLE PRECISION NOT NULL, jitter_n BIGINT "
+    "NOT NULL,"
+    " pdd_sum DOUBLE PRECISION NOT NULL, pdd_sq DOUBLE PRECISION NOT NULL, pdd_n BIGINT NOT NULL,"
+    " one_way BIGINT NOT NULL, one_way_n BIGINT NOT NULL,"
+    " dead_air BIGINT NOT NULL, dead_air_n BIGINT NOT NULL,"
+    " dropouts_sum DOUBLE PRECISION NOT NULL, dropouts_sq DOUBLE PRECISION NOT NULL, dropouts_n "
+    "BIGINT NOT NULL,"
+    " clipping BIGINT NOT NULL, clipping_n BIGINT NOT NULL,"
+    " score_sum DOUBLE PRECISION NOT NULL, score_sq DOUBLE PRECISION NOT NULL, score_n BIGINT NOT "
+    "NULL,"
+    " attempts BIGINT, answered BIGINT, dial_sum DOUBLE PRECISION, dial_sq DOUBLE PRECISION, "
+    "dial_n BIGINT,"
+    " PRIMARY KEY (dim, name, hour));",
+    "CREATE INDEX route_hourly_day ON route_hourly (dim, hour);",
+    "CREATE TABLE route_daily ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL,"
+    " calls BIGINT NOT NULL, analysed BIGINT NOT NULL,"
+    " mos_sum DOUBLE PRECISION NOT NULL, mos_sq DOUBLE PRECISION NOT NULL, mos_n BIGINT NOT NULL,"
+    " dnsmos_sum DOUBLE PRECISION NOT NULL, dnsmos_sq DOUBLE PRECISION NOT NULL, dnsmos_n BIGINT "
+    "NOT NULL,"
+    " net_mos_sum DOUBLE PRECISION NOT NULL, net_mos_sq DOUBLE PRECISION NOT NULL, net_mos_n "
+    "BIGINT NOT NULL,"
+    " loss_sum DOUBLE PRECISION NOT NULL, loss_sq DOUBLE PRECISION NOT NULL, loss_n BIGINT NOT "
+    "NULL,"
+    " jitter_sum DOUBLE PRECISION NOT NULL, jitter_sq DOUBLE PRECISION NOT NULL, jitter_n BIGINT "
+    "NOT NULL,"
+    " pdd_sum DOUBLE PRECISION NOT NULL, pdd_sq DOUBLE PRECISION NOT NULL, pdd_n BIGINT NOT NULL,"
+    " one_way BIGINT NOT NULL, one_way_n BIGINT NOT NULL,"
+    " dead_air BIGINT NOT NULL, dead_air_n BIGINT NOT NULL,"
+    " dropouts_sum DOUBLE PRECISION NOT NULL, dropouts_sq DOUBLE PRECISION NOT NULL, dropouts_n "
+    "BIGINT NOT NULL,"
+    " clipping BIGINT NOT NULL, clipping_n BIGINT NOT NULL,"
+    " score_sum DOUBLE PRECISION NOT NULL, score_sq DOUBLE PRECISION NOT NULL, score_n BIGINT NOT "
+    "NULL,"
+    " attempts BIGINT, answered BIGINT, dial_sum DOUBLE PRECISION, dial_sq DOUBLE PRECISION, "
+    "dial_n BIGINT,"
+    " PRIMARY KEY (dim, name, day));",
+    "CREATE INDEX route_daily_day ON route_daily (dim, day);",
+    "CREATE TABLE route_causes ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,"
+    " cause TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (dim, name, day, kind, cause));",
+    "CREATE INDEX route_causes_day ON route_causes (dim, day);",
+    "CREATE TABLE route_changes ("
+    " dim TEXT NOT NULL, name TEXT NOT NULL, figure TEXT NOT NULL,"
+    " t_start DOUBLE PRECISION NOT NULL, t_found DOUBLE PRECISION NOT NULL,"
+    " level_before DOUBLE PRECISION NOT NULL, level_after DOUBLE PRECISION NOT NULL,"
+    " calls DOUBLE PRECISION NOT NULL, method TEXT NOT NULL, examples TEXT,"
+    " found DOUBLE PRECISION NOT NULL, PRIMARY KEY (dim, name, figure, t_start));",
+    "CREATE INDEX route_changes_found ON route_changes (t_found);",
+    NULL,
+};
+#undef V21_CALLS
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
     {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16},
-    {17, k_v17, k_pg17}, {18, k_v18, k_pg18}, {19, k_v19, k_pg19}, {20, k_v20, k_pg20}};
+    {17, k_v17, k_pg17}, {18, k_v18, k_pg18}, {19, k_v19, k_pg19}, {20, k_v20, k_pg20},
+    {21, k_v21, k_pg21}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)
