@@ -141,8 +141,8 @@ static void test_parse_openai(void **state)
     assert_int_equal(r.n, 0);
     tx_result_free(&r);
     const char *bad[] = {
-        "{\"error\":{\"message\":\"Incorrect API key "
-        "provided\",\"type\":\"invalid_request_error\"}}",
+        ("{\"error\":{\"message\":\"Incorrect API key "
+         "provided\",\"type\":\"invalid_request_error\"}}"),
         "<html><body>502 Bad Gateway</body></html>",
         "{\"text\":\"Hello\",\"segments\":[{\"start\":0,",
         "{\"text\":\"Hello\"}",
