@@ -30,8 +30,7 @@ static const char *const k_dim_names[STORE_DIM_N] = {"carrier", "trunk", "server
 static const char *const k_dim_call_col[STORE_DIM_N] = {"c.carrier", "a.sip_trunk", "c.server_ip",
                                                         "c.campaign_id"};
 /* The column of an attempt that does (NULL: attempts say nothing of it). */
-static const char *const k_dim_attempt_col[STORE_DIM_N] = {"x.carrier", NULL, "x.server_ip",
-                                                           NULL};
+static const char *const k_dim_attempt_col[STORE_DIM_N] = {"x.carrier", NULL, "x.server_ip", NULL};
 
 const char *store_dim_name(store_dim d)
 {
@@ -81,19 +80,19 @@ _Static_assert(K_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS")
 
 /* The figures' columns, in the order of store_route_figs and of every statement below. */
 #define FIG_COLS                                                                                   \
-    "calls, analysed, mos_sum, mos_sq, mos_n, dnsmos_sum, dnsmos_sq, dnsmos_n, net_mos_sum, "     \
-    "net_mos_sq, net_mos_n, loss_sum, loss_sq, loss_n, jitter_sum, jitter_sq, jitter_n, "        \
-    "pdd_sum, pdd_sq, pdd_n, one_way, one_way_n, dead_air, dead_air_n, dropouts_sum, "           \
-    "dropouts_sq, dropouts_n, clipping, clipping_n, score_sum, score_sq, score_n, attempts, "    \
+    "calls, analysed, mos_sum, mos_sq, mos_n, dnsmos_sum, dnsmos_sq, dnsmos_n, net_mos_sum, "      \
+    "net_mos_sq, net_mos_n, loss_sum, loss_sq, loss_n, jitter_sum, jitter_sq, jitter_n, "          \
+    "pdd_sum, pdd_sq, pdd_n, one_way, one_way_n, dead_air, dead_air_n, dropouts_sum, "             \
+    "dropouts_sq, dropouts_n, clipping, clipping_n, score_sum, score_sq, score_n, attempts, "      \
     "answered, dial_sum, dial_sq, dial_n"
 #define N_FIGS 37
 #define FIG_SUMS                                                                                   \
-    "SUM(calls), SUM(analysed), SUM(mos_sum), SUM(mos_sq), SUM(mos_n), SUM(dnsmos_sum), "         \
-    "SUM(dnsmos_sq), SUM(dnsmos_n), SUM(net_mos_sum), SUM(net_mos_sq), SUM(net_mos_n), "         \
-    "SUM(loss_sum), SUM(loss_sq), SUM(loss_n), SUM(jitter_sum), SUM(jitter_sq), SUM(jitter_n), " \
-    "SUM(pdd_sum), SUM(pdd_sq), SUM(pdd_n), SUM(one_way), SUM(one_way_n), SUM(dead_air), "       \
-    "SUM(dead_air_n), SUM(dropouts_sum), SUM(dropouts_sq), SUM(dropouts_n), SUM(clipping), "     \
-    "SUM(clipping_n), SUM(score_sum), SUM(score_sq), SUM(score_n), SUM(attempts), "              \
+    "SUM(calls), SUM(analysed), SUM(mos_sum), SUM(mos_sq), SUM(mos_n), SUM(dnsmos_sum), "          \
+    "SUM(dnsmos_sq), SUM(dnsmos_n), SUM(net_mos_sum), SUM(net_mos_sq), SUM(net_mos_n), "           \
+    "SUM(loss_sum), SUM(loss_sq), SUM(loss_n), SUM(jitter_sum), SUM(jitter_sq), SUM(jitter_n), "   \
+    "SUM(pdd_sum), SUM(pdd_sq), SUM(pdd_n), SUM(one_way), SUM(one_way_n), SUM(dead_air), "         \
+    "SUM(dead_air_n), SUM(dropouts_sum), SUM(dropouts_sq), SUM(dropouts_n), SUM(clipping), "       \
+    "SUM(clipping_n), SUM(score_sum), SUM(score_sq), SUM(score_n), SUM(attempts), "                \
     "SUM(answered), SUM(dial_sum), SUM(dial_sq), SUM(dial_n)"
 
 /* A call's MOS: the mean of its legs', or the one leg's, of one model (as daily_stats). */
@@ -102,6 +101,7 @@ _Static_assert(K_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS")
     "ELSE COALESCE(a.mos_in, a.mos_out) END)"
 #define NISQA "(CASE WHEN a.mos_model = 'NISQA v2' THEN " MOS_MEAN " END)"
 #define DNSMOS "(CASE WHEN a.mos_model = 'DNSMOS P.835 OVRL' THEN " MOS_MEAN " END)"
+/* clang-format off */
 #define F3(x, n)                                                                                   \
     "COALESCE(SUM(" x "), 0) AS " n "_sum, COALESCE(SUM((" x ") * (" x ")), 0) AS " n "_sq, "     \
     "COUNT(" x ") AS " n "_n"
@@ -119,7 +119,9 @@ _Static_assert(K_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS")
     F3("a.dropouts_per_min", "dropouts") ", "                                                     \
     "SUM(CASE WHEN a.clipping_pct >= %g THEN 1 ELSE 0 END) AS clipping, "                         \
     "COUNT(a.clipping_pct) AS clipping_n, " F3("sc.total_score", "score") ", "                    \
-    "NULL AS attempts, NULL AS answered, NULL AS dial_sum, NULL AS dial_sq, NULL AS dial_n "      \
+    "CAST(NULL AS BIGINT) AS attempts, CAST(NULL AS BIGINT) AS answered, "                        \
+    "CAST(NULL AS DOUBLE PRECISION) AS dial_sum, CAST(NULL AS DOUBLE PRECISION) AS dial_sq, "     \
+    "CAST(NULL AS BIGINT) AS dial_n "                                                             \
     "FROM calls c LEFT JOIN analyses a ON a.call_id = c.id LEFT JOIN scores sc ON "              \
     "sc.call_id = c.id WHERE c.hour = $1 AND %s IS NOT NULL AND %s <> '' GROUP BY %s"
 /* The attempts of the hour by route (%s: the attempts' column), in the calls' columns. */
@@ -128,6 +130,7 @@ _Static_assert(K_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS")
     "0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*), SUM(CASE WHEN x.dialstatus = 'ANSWER' "  \
     "OR x.answered_time > 0 THEN 1 ELSE 0 END), " F3("x.dial_time", "dial") " FROM "             \
     "call_attempts x WHERE x.hour = $1 AND %s IS NOT NULL AND %s <> '' GROUP BY %s"
+/* clang-format on */
 
 /* The SQL of a dimension's hourly rows ($1 the hour, $2 the dimension's name): the calls of the
  * hour grouped by the dimension's column, beside the attempts of the hour grouped the same way
@@ -187,8 +190,8 @@ static void day_end(const char *day, char out[16])
 static int hour_rows(store *s, const char *hour)
 {
     for (int d = 0; d < STORE_DIM_N; d++) {
-        db_stmt *del = store__stmt(s, K_HOUR_DEL,
-                                   "DELETE FROM route_hourly WHERE dim = $2 AND hour = $1");
+        db_stmt *del =
+            store__stmt(s, K_HOUR_DEL, "DELETE FROM route_hourly WHERE dim = $2 AND hour = $1");
         if (!del)
             return -1;
         db_bind_text(del, 1, hour);
@@ -453,7 +456,8 @@ static int attempts_tx(store *s, void *arg)
         if (store__run(s, up, "giving a call its route") != 0)
             return STORE_ERR;
         db_stmt *ln = store__stmt(
-            s, K_ATT_CALL_ID, "UPDATE call_attempts SET call_id = $3 WHERE source = $1 AND uniqueid = $2");
+            s, K_ATT_CALL_ID,
+            "UPDATE call_attempts SET call_id = $3 WHERE source = $1 AND uniqueid = $2");
         if (!ln)
             return STORE_ERR;
         db_bind_text(ln, 1, a->source);
@@ -791,7 +795,8 @@ int store_route_examples(store *s, store_dim d, const char *name, const char *fi
     char sql[1024];
     snprintf(sql, sizeof(sql),
              "SELECT c.id FROM calls c LEFT JOIN analyses a ON a.call_id = c.id LEFT JOIN scores "
-             "sc ON sc.call_id = c.id WHERE c.hour >= $1 AND c.hour <= $2 AND (CASE $3 WHEN 'carrier' THEN c.carrier "
+             "sc ON sc.call_id = c.id WHERE c.hour >= $1 AND c.hour <= $2 AND (CASE $3 WHEN "
+             "'carrier' THEN c.carrier "
              "WHEN 'trunk' THEN a.sip_trunk WHEN 'server' THEN c.server_ip ELSE c.campaign_id END) "
              "= $4 AND %s IS NOT NULL ORDER BY %s %s, c.id LIMIT $5",
              k_example_figs[f].expr, k_example_figs[f].expr,
