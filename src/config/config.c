@@ -179,6 +179,13 @@ static const setting k_settings[] = {
      "shorter calls are enqueued skipped"},
     {"ingest_interval_sec", K_DOUBLE, F(ingest_interval_sec), 0, 1, 86400, NULL, "300",
      "between the scheduled scans of the dialer"},
+    {"attempts_lookback_sec", K_DOUBLE, F(attempts_lookback_sec), 0, 0, 604800, NULL, "7200",
+     "the dialer's call attempts (vicidial_carrier_log) are read again this far back on each "
+     "scan: a row is written when its call ends"},
+    {"route_patterns", K_STR, F(route_patterns), sizeof(((cfg_settings *)0)->route_patterns), 0, 0,
+     NULL, "",
+     "routes named by patterns, NAME=FIELD:GLOB, ... (FIELD: channel, server, did, "
+     "campaign, recording): a call the dialer names no carrier of takes the first match's"},
     /* transcription (docs/transcription.md) */
     {"asr_url", K_STR, F(asr_url), sizeof(((cfg_settings *)0)->asr_url), 0, 0, NULL, "",
      "a Whisper-class server: the worker transcribes each call's speech (\"\": no)",

@@ -112,7 +112,9 @@ typedef struct cfg_settings {
     char vicidial_source[65]; /* "" = the database host */
     char vicidial_tz[64];     /* "" = the system's zone */
     int vicidial_min_length_sec;
-    double ingest_interval_sec; /* between scheduled scans */
+    double ingest_interval_sec;   /* between scheduled scans */
+    double attempts_lookback_sec; /* the dialer's attempts read again this far back on a scan */
+    char route_patterns[2048];    /* "NAME=FIELD:GLOB, ..." (docs/routes.md) */
     /* transcription (docs/transcription.md): the worker sends each call's speech when set */
     char asr_url[512]; /* "" = no transcription */
     int asr_protocol;  /* 0 openai, 1 whispercpp */

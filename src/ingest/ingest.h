@@ -122,6 +122,42 @@ const char *ingest_json_str(const char *s, char *buf, size_t n);
 /* One line on stderr: {"ts", "level", "msg", "source", then `more` (JSON members, or NULL)}. */
 void ingest_log(const char *level, const char *source, const char *msg, const char *more);
 
+/* ---- a call's route (carrier.c) ----------------------------------------------------------- */
+
+#define INGEST_ROUTE_MAX 64          /* bytes of a route's name */
+#define INGEST_MAX_ROUTE_PATTERNS 32 /* route_patterns entries */
+enum {
+    INGEST_ROUTE_CHANNEL,
+    INGEST_ROUTE_SERVER,
+    INGEST_ROUTE_DID,
+    INGEST_ROUTE_CAMPAIGN,
+    INGEST_ROUTE_RECORDING,
+    INGEST_ROUTE_FIELDS
+};
+
+/* The carrier an Asterisk channel or dial string names ("SIP/carrierA-0000001a" -> "carrierA",
+ * "PJSIP/15551234@trunk2" -> "trunk2"; Local/ and the like name none) into out: 1, or 0. */
+int ingest_carrier_of_channel(const char *channel, char *out, size_t n);
+
+/* The settings' route_patterns: "NAME=FIELD:GLOB, ..." (FIELD: channel, server, did, campaign,
+ * recording; GLOB: fnmatch(3)), tried in order. */
+typedef struct ingest_route_pattern {
+    char name[INGEST_ROUTE_MAX + 1];
+    int field;
+    char glob[128];
+} ingest_route_pattern;
+typedef struct ingest_route_patterns {
+    ingest_route_pattern p[INGEST_MAX_ROUTE_PATTERNS];
+    int n;
+} ingest_route_patterns;
+/* 0, or -1 with why naming the entry at fault. */
+int ingest_route_patterns_parse(const char *spec, ingest_route_patterns *out, char *why,
+                                size_t why_n);
+/* The first pattern whose field (fields[INGEST_ROUTE_*], NULL or "" unknown) matches: its name
+ * into out, 1; else 0. */
+int ingest_route_name(const ingest_route_patterns *rp,
+                      const char *const fields[INGEST_ROUTE_FIELDS], char *out, size_t n);
+
 /* ---- the ViciDial ingest (vicidial.c) ----------------------------------------------------- */
 
 #define INGEST_MAX_FILTER 64
@@ -156,17 +192,19 @@ void ingest_vicidial_defaults(ingest_vicidial_config *c);
 
 /* What one scan did. */
 typedef struct ingest_scan_stats {
-    int64_t rows;     /* dialer rows read (new rows and open rows revisited) */
-    int64_t created;  /* calls new to the store */
-    int64_t updated;  /* calls already known, put again */
-    int64_t skipped;  /* put with a skip reason (too short, unconfigured server, ...) */
-    int64_t filtered; /* not selected by the campaign, in-group or user filters */
-    int64_t open;     /* put open (recording in progress) */
-    int64_t closed;   /* open calls put closed (finished or aged out) */
-    int64_t late;     /* rows found below the mark that the store did not have */
-    int64_t retries;  /* database reconnections */
-    int64_t mark;     /* the high-water mark after the scan */
-    bool busy;        /* another process held the source's scan lease: nothing done */
+    int64_t rows;            /* dialer rows read (new rows and open rows revisited) */
+    int64_t created;         /* calls new to the store */
+    int64_t updated;         /* calls already known, put again */
+    int64_t skipped;         /* put with a skip reason (too short, unconfigured server, ...) */
+    int64_t filtered;        /* not selected by the campaign, in-group or user filters */
+    int64_t open;            /* put open (recording in progress) */
+    int64_t closed;          /* open calls put closed (finished or aged out) */
+    int64_t late;            /* rows found below the mark that the store did not have */
+    int64_t retries;         /* database reconnections */
+    int64_t mark;            /* the high-water mark after the scan */
+    int64_t attempts;        /* the dialer's call attempts read (vicidial_carrier_log) */
+    int64_t attempts_joined; /* of them, those joined to a stored call */
+    bool busy;               /* another process held the source's scan lease: nothing done */
 } ingest_scan_stats;
 
 typedef struct ingest_vicidial ingest_vicidial;

@@ -37,6 +37,7 @@
 #include "ingest.h"
 #include "../store/store_calls.h"
 #include "../store/store_jobs.h"
+#include "../store/store_routes.h"
 
 /* ---- logging ------------------------------------------------------------------------------- */
 
@@ -65,6 +66,9 @@ enum {
     C_NAME,
     C_CAMP_NAME,
     C_GROUP_NAME,
+    C_CL_CHANNEL, /* call_log: the call's channel (its carrier), */
+    C_CL_SERVER,  /* the dialer server, */
+    C_CL_EXT,     /* the extension dialled (an inbound call's DID) */
     N_COLS
 };
 
@@ -79,21 +83,48 @@ enum {
     "COALESCE(NULLIF(rl.user, ''), vcl.user, vl.user), rl.vicidial_id, "                           \
     "vcl.closecallid, vcl.campaign_id, vcl.status, vcl.term_reason, vcl.uniqueid, "                \
     "vl.uniqueid, vl.campaign_id, vl.status, vl.term_reason, "                                     \
-    "vu.full_name, vc.campaign_name, vig.group_name "                                              \
+    "vu.full_name, vc.campaign_name, vig.group_name, cl.channel, cl.server_ip, cl.extension "      \
     "FROM recording_log rl "                                                                       \
     "LEFT JOIN vicidial_closer_log vcl ON rl.vicidial_id REGEXP '^[0-9]{1,10}$' AND "              \
     "vcl.closecallid = CAST(rl.vicidial_id AS UNSIGNED) "                                          \
     "LEFT JOIN vicidial_log vl ON vl.uniqueid = rl.vicidial_id "                                   \
     "LEFT JOIN vicidial_users vu ON vu.user = COALESCE(NULLIF(rl.user, ''), vcl.user, vl.user) "   \
     "LEFT JOIN vicidial_campaigns vc ON vc.campaign_id = vl.campaign_id "                          \
-    "LEFT JOIN vicidial_inbound_groups vig ON vig.group_id = vcl.campaign_id "
+    "LEFT JOIN vicidial_inbound_groups vig ON vig.group_id = vcl.campaign_id "                     \
+    "LEFT JOIN call_log cl ON cl.uniqueid = COALESCE(NULLIF(vcl.uniqueid, ''), vl.uniqueid) "
 
-static const char *const k_sql[3] = {
+/* The dialer's call attempts (vicidial_carrier_log, one row a dial: written when the call ends),
+ * past a (call_date, uniqueid) key, every column as text. */
+enum {
+    A_UNIQ,
+    A_DATE,
+    A_SERVER,
+    A_LEAD,
+    A_Q850,
+    A_STATUS,
+    A_CHANNEL,
+    A_DIAL,
+    A_ANSWERED,
+    A_SIP,
+    A_SIP_REASON,
+    A_CALLER,
+    N_ACOLS
+};
+#define ATT_SQL                                                                                    \
+    "SELECT uniqueid, DATE_FORMAT(call_date, '%Y-%m-%d %H:%i:%s'), server_ip, "                    \
+    "CAST(lead_id AS CHAR), CAST(hangup_cause AS CHAR), dialstatus, channel, "                     \
+    "CAST(dial_time AS CHAR), CAST(answered_time AS CHAR), CAST(sip_hangup_cause AS CHAR), "       \
+    "sip_hangup_reason, caller_code FROM vicidial_carrier_log WHERE call_date > ? OR "             \
+    "(call_date = ? AND uniqueid > ?) ORDER BY call_date, uniqueid LIMIT ?"
+
+static const char *const k_sql[4] = {
     ROW_SQL "WHERE rl.recording_id > ? ORDER BY rl.recording_id LIMIT ?",
     ROW_SQL "WHERE rl.recording_id = ?",
     ROW_SQL "WHERE rl.recording_id > ? AND rl.recording_id <= ? ORDER BY rl.recording_id",
+    ATT_SQL,
 };
-enum { Q_BATCH = 0, Q_ONE = 1, Q_BACK = 2, N_Q = 3 };
+enum { Q_BATCH = 0, Q_ONE = 1, Q_BACK = 2, Q_ATT = 3, N_Q = 4 };
+#define ATT_TEXT 256 /* channel VARCHAR(100) in utf8mb4: 400 bytes at most; longer is cut */
 
 #define TEXT_MAX 1100 /* VARCHAR(255) in utf8mb4 is at most 1020 bytes */
 
@@ -119,13 +150,21 @@ struct ingest_vicidial {
     store *st;
     MYSQL *m;
     MYSQL_STMT *q[N_Q];
-    MYSQL_BIND param[N_Q][2], result[N_COLS];
+    MYSQL_BIND param[N_Q][4], result[N_COLS];
+    MYSQL_BIND aresult[N_ACOLS];
+    char arow[N_ACOLS][ATT_TEXT];
+    unsigned long alen[N_ACOLS];
+    my_bool anull[N_ACOLS], aerr[N_ACOLS];
+    char p_adate[20], p_auniq[21];
+    unsigned long p_adate_len, p_auniq_len;
+    char att_source[80]; /* the attempts' mark and lease in the store: SOURCE#attempts */
     unsigned long long p_mark, p_rid, p_lo, p_hi;
     long p_limit;
     vrow row;
     int64_t token;
     double leased;
     ingest_scan_stats *stats;
+    ingest_route_patterns routes; /* the settings' route_patterns */
 };
 
 static bool stopping(const ingest_vicidial *v)
@@ -205,6 +244,26 @@ static void bind_params(ingest_vicidial *v)
     v->param[Q_BACK][1].buffer_type = MYSQL_TYPE_LONGLONG;
     v->param[Q_BACK][1].buffer = &v->p_hi;
     v->param[Q_BACK][1].is_unsigned = 1;
+    for (int i = 0; i < 2; i++) {
+        v->param[Q_ATT][i].buffer_type = MYSQL_TYPE_STRING;
+        v->param[Q_ATT][i].buffer = v->p_adate;
+        v->param[Q_ATT][i].length = &v->p_adate_len;
+    }
+    v->param[Q_ATT][2].buffer_type = MYSQL_TYPE_STRING;
+    v->param[Q_ATT][2].buffer = v->p_auniq;
+    v->param[Q_ATT][2].length = &v->p_auniq_len;
+    v->param[Q_ATT][3].buffer_type = MYSQL_TYPE_LONG;
+    v->param[Q_ATT][3].buffer = &v->p_limit;
+    memset(v->aresult, 0, sizeof(v->aresult));
+    for (int i = 0; i < N_ACOLS; i++) {
+        MYSQL_BIND *b = &v->aresult[i];
+        b->buffer_type = MYSQL_TYPE_STRING;
+        b->buffer = v->arow[i];
+        b->buffer_length = ATT_TEXT;
+        b->length = &v->alen[i];
+        b->is_null = &v->anull[i];
+        b->error = &v->aerr[i];
+    }
 }
 
 /* Connect and prepare. 0, or -1 with msg and *err (the server's or client's error number). */
@@ -260,13 +319,12 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
         if (!(v->q[i] = mysql_stmt_init(v->m)) ||
             mysql_stmt_prepare(v->q[i], k_sql[i], strlen(k_sql[i])) ||
             mysql_stmt_bind_param(v->q[i], v->param[i]) ||
-            mysql_stmt_bind_result(v->q[i], v->result)) {
+            mysql_stmt_bind_result(v->q[i], i == Q_ATT ? v->aresult : v->result)) {
             *err = v->q[i] ? mysql_stmt_errno(v->q[i]) : CR_OUT_OF_MEMORY;
-            cfg_fail(msg, n,
-                     "the ViciDial database %s:%u/%s: reading recording_log and the call "
-                     "logs: %s (error %u)",
-                     u->host, u->port, u->db, v->q[i] ? mysql_stmt_error(v->q[i]) : "out of memory",
-                     *err);
+            cfg_fail(msg, n, "the ViciDial database %s:%u/%s: reading %s: %s (error %u)", u->host,
+                     u->port, u->db,
+                     i == Q_ATT ? "vicidial_carrier_log" : "recording_log and the call logs",
+                     v->q[i] ? mysql_stmt_error(v->q[i]) : "out of memory", *err);
             db_close(v);
             return -1;
         }
@@ -430,6 +488,21 @@ static void call_of(ingest_vicidial *v, bool aged, store_call *c, bool *selected
     if (!c->call_date[0] && c->call_epoch >= 0)
         ingest_utc_to_local(c->call_epoch, v->tz, c->call_date);
     c->length_sec = r->null[C_LEN] ? -1 : (int)(r->num[C_LEN] > 1000000 ? 1000000 : r->num[C_LEN]);
+
+    /* the route (docs/routes.md): the call log's channel names the carrier (an outbound call's
+     * attempt, joined in the store by uniqueid, gives one too), its server, and an inbound
+     * call's extension is the DID it came in on; else the settings' patterns name it */
+    char chan[TEXT_MAX], ext[TEXT_MAX], file[TEXT_MAX];
+    text_of(r, C_CL_CHANNEL, chan, sizeof(chan));
+    text_of(r, C_CL_SERVER, c->server_ip, sizeof(c->server_ip));
+    text_of(r, C_CL_EXT, ext, sizeof(ext));
+    text_of(r, C_FILE, file, sizeof(file));
+    if (inbound && ext[0] && strspn(ext, "0123456789+") == strlen(ext))
+        snprintf(c->did, sizeof(c->did), "%.*s", (int)sizeof(c->did) - 1, ext);
+    if (!ingest_carrier_of_channel(chan, c->carrier, sizeof(c->carrier))) {
+        const char *f[INGEST_ROUTE_FIELDS] = {chan, c->server_ip, c->did, c->campaign_id, file};
+        ingest_route_name(&v->routes, f, c->carrier, sizeof(c->carrier));
+    }
 
     /* the filters: any of campaign / in-group given, only their calls; users likewise */
     *selected = !cfg->n_users || listed(cfg->users, cfg->n_users, c->agent_user);
@@ -672,6 +745,131 @@ static int read_new(ingest_vicidial *v, char *msg, size_t n)
     return 0;
 }
 
+/* ---- the dialer's call attempts ------------------------------------------------------------ */
+
+/* Column i of the attempt row as text ("" NULL); a number (< 0 when NULL or not one). */
+static void att_text(const ingest_vicidial *v, int i, char *dst, size_t n)
+{
+    dst[0] = 0;
+    if (v->anull[i])
+        return;
+    size_t len = v->alen[i] < ATT_TEXT ? v->alen[i] : ATT_TEXT;
+    if (len >= n) {
+        len = n - 1;
+        while (len > 0 && ((unsigned char)v->arow[i][len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(dst, v->arow[i], len);
+    dst[len] = 0;
+}
+
+static double att_num(const ingest_vicidial *v, int i)
+{
+    char t[32], *end;
+    att_text(v, i, t, sizeof(t));
+    if (!t[0])
+        return -1;
+    double x = strtod(t, &end);
+    return *end || x < 0 ? -1 : x;
+}
+
+/* The attempts of vicidial_carrier_log from attempts_lookback_sec before the mark (the latest
+ * call_date stored, UTC s) on, a batch at a time past a (call_date, uniqueid) key, stored with
+ * their routes (store_attempts_put: a row read again changes nothing unless the dialer changed
+ * it); the mark moves to the latest call_date read, under the attempts' own lease. 0, or -1. */
+static int read_attempts(ingest_vicidial *v, char *msg, size_t n)
+{
+    int64_t token, mark;
+    int got = store_ingest_lease(v->st, v->att_source, v->owner, cq_clock_wall_sec(),
+                                 v->c->lease_sec, &token);
+    if (got < 0 || (got == 1 && store_ingest_mark(v->st, v->att_source, &mark) != 0))
+        return cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
+    if (got == 0)
+        return 0; /* another process reads them now */
+    double from = mark > 0 ? (double)mark - v->c->svc.attempts_lookback_sec : 0;
+    char date[20] = "1000-01-01 00:00:00";
+    if (from > 0 && ingest_utc_to_local(from, v->tz, date) != 0)
+        snprintf(date, sizeof(date), "1000-01-01 00:00:00");
+    snprintf(v->p_adate, sizeof(v->p_adate), "%s", date);
+    v->p_auniq[0] = 0;
+    int64_t latest = mark;
+    int batch = v->c->batch > 0 ? v->c->batch : 1000;
+    store_attempt *a = calloc((size_t)batch, sizeof(*a));
+    if (!a)
+        return cfg_fail(msg, n, "out of memory");
+    int rc = 0;
+    while (rc == 0 && !stopping(v)) {
+        v->p_adate_len = strlen(v->p_adate);
+        v->p_auniq_len = strlen(v->p_auniq);
+        v->p_limit = batch;
+        if (run(v, Q_ATT, msg, n) != 0) {
+            rc = -1;
+            break;
+        }
+        int k = 0, f;
+        while (k < batch &&
+               ((f = mysql_stmt_fetch(v->q[Q_ATT])) == 0 || f == MYSQL_DATA_TRUNCATED)) {
+            store_attempt *x = &a[k];
+            memset(x, 0, sizeof(*x));
+            snprintf(x->source, sizeof(x->source), "%s", v->c->source);
+            att_text(v, A_UNIQ, x->uniqueid, sizeof(x->uniqueid));
+            att_text(v, A_DATE, x->call_date, sizeof(x->call_date));
+            /* the key moves past every row read, kept or not */
+            snprintf(v->p_adate, sizeof(v->p_adate), "%s", x->call_date);
+            snprintf(v->p_auniq, sizeof(v->p_auniq), "%.20s", x->uniqueid);
+            if (!x->uniqueid[0] || strlen(x->call_date) != 19)
+                continue; /* no key or no date: nothing to count it by */
+            x->epoch = -1;
+            if (ingest_local_to_utc(x->call_date, v->tz, &x->epoch) != 0)
+                x->epoch = -1;
+            att_text(v, A_SERVER, x->server_ip, sizeof(x->server_ip));
+            att_text(v, A_LEAD, x->lead_id, sizeof(x->lead_id));
+            att_text(v, A_CHANNEL, x->channel, sizeof(x->channel));
+            att_text(v, A_STATUS, x->dialstatus, sizeof(x->dialstatus));
+            att_text(v, A_SIP_REASON, x->sip_hangup_reason, sizeof(x->sip_hangup_reason));
+            att_text(v, A_CALLER, x->caller_code, sizeof(x->caller_code));
+            double q850 = att_num(v, A_Q850), sip = att_num(v, A_SIP);
+            x->hangup_cause = q850 >= 0 && q850 < 1000 ? (int)q850 : -1;
+            x->sip_hangup_cause = sip >= 0 && sip < 1000 ? (int)sip : -1;
+            x->dial_time = att_num(v, A_DIAL);
+            x->answered_time = att_num(v, A_ANSWERED);
+            if (!ingest_carrier_of_channel(x->channel, x->carrier, sizeof(x->carrier))) {
+                const char *fl[INGEST_ROUTE_FIELDS] = {x->channel, x->server_ip, NULL, NULL, NULL};
+                ingest_route_name(&v->routes, fl, x->carrier, sizeof(x->carrier));
+            }
+            if (x->epoch > (double)latest)
+                latest = (int64_t)x->epoch;
+            k++;
+        }
+        bool more = mysql_stmt_num_rows(v->q[Q_ATT]) >= (my_ulonglong)batch;
+        mysql_stmt_free_result(v->q[Q_ATT]);
+        int joined = 0;
+        if (k && store_attempts_put(v->st, a, k, cq_clock_wall_sec(), &joined) != 0) {
+            rc = cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
+            break;
+        }
+        v->stats->attempts += k;
+        v->stats->attempts_joined += joined;
+        if (!more)
+            break;
+        if (renew(v, false, msg, n) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    free(a);
+    if (rc == 0 && latest > mark) {
+        int sm = store_ingest_set_mark(v->st, v->att_source, v->owner, token, latest,
+                                       cq_clock_wall_sec());
+        if (sm != STORE_OK)
+            rc =
+                cfg_fail(msg, n, "the store: %s",
+                         sm == STORE_FENCED ? "the attempts' lease was lost" : store_errmsg(v->st));
+    }
+    store_ingest_release(v->st, v->att_source, v->owner);
+    return rc;
+}
+
 int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, size_t n)
 {
     memset(st, 0, sizeof(*st));
@@ -690,6 +888,8 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
     int rc = revisit_open(v, msg, n);
     if (rc == 0)
         rc = read_new(v, msg, n);
+    if (rc == 0)
+        rc = read_attempts(v, msg, n);
     store_ingest_release(v->st, v->c->source, v->owner);
     return rc;
 }
@@ -727,6 +927,13 @@ ingest_vicidial *ingest_vicidial_create(const ingest_vicidial_config *c,
     gethostname(host, sizeof(host) - 1);
     snprintf(v->owner, sizeof(v->owner), "ingest:%s:%d", host, (int)getpid());
     unsigned e;
+    char why[400];
+    if (ingest_route_patterns_parse(c->svc.route_patterns, &v->routes, why, sizeof(why)) != 0) {
+        cfg_fail(msg, n, "%s", why);
+        goto fail;
+    }
+    snprintf(v->att_source, sizeof(v->att_source), "%.*s#attempts", (int)sizeof(c->source) - 1,
+             c->source);
     if (cfg_read_secret(c->password_file, v->password, sizeof(v->password), msg, n) != 0 ||
         db_connect(v, msg, n, &e) != 0)
         goto fail;
@@ -797,11 +1004,13 @@ int ingest_vicidial_run(const ingest_vicidial_config *c)
         snprintf(more, sizeof(more),
                  "\"rows\":%lld,\"created\":%lld,\"updated\":%lld,\"skipped\":%lld,"
                  "\"filtered\":%lld,\"open\":%lld,\"closed\":%lld,\"late\":%lld,"
-                 "\"retries\":%lld,\"mark\":%lld,\"sec\":%.3f",
+                 "\"retries\":%lld,\"mark\":%lld,\"attempts\":%lld,\"attempts_joined\":%lld,"
+                 "\"sec\":%.3f",
                  (long long)st.rows, (long long)st.created, (long long)st.updated,
                  (long long)st.skipped, (long long)st.filtered, (long long)st.open,
                  (long long)st.closed, (long long)st.late, (long long)st.retries,
-                 (long long)st.mark, cq_clock_wall_sec() - t0);
+                 (long long)st.mark, (long long)st.attempts, (long long)st.attempts_joined,
+                 cq_clock_wall_sec() - t0);
         if (r != 0) {
             char err[2200], jb[2100];
             snprintf(err, sizeof(err), "%s,\"error\":%s", more,

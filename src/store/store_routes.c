@@ -370,8 +370,7 @@ static int attempts_tx(store *s, void *arg)
         char hour[16] = "";
         if (strlen(a->call_date) >= 13)
             snprintf(hour, sizeof(hour), "%.13s", a->call_date);
-        /* the hour it was in before, if it moved (the dialer completes rows; it never re-dates
-         * them, but a row read again must not leave its old hour counted) */
+        /* the hour it was in before, if the dialer changed it */
         db_stmt *was = store__stmt(
             s, K_ATT_LINK, "SELECT hour FROM call_attempts WHERE source = $1 AND uniqueid = $2");
         if (!was)
@@ -385,8 +384,6 @@ static int attempts_tx(store *s, void *arg)
         db_reset(was);
         if (rc != DB_ROW && rc != DB_DONE)
             return store__fail(s, "reading an attempt"), STORE_ERR;
-        if (add_hour(g, hour) != 0 || add_hour(g, old) != 0)
-            return oom(s), STORE_ERR;
         db_stmt *put = store__stmt(
             s, K_ATT_PUT,
             "INSERT INTO call_attempts (source, uniqueid, call_date, day, hour, epoch, server_ip, "
@@ -399,7 +396,16 @@ static int attempts_tx(store *s, void *arg)
             "= excluded.channel, carrier = excluded.carrier, dialstatus = excluded.dialstatus, "
             "hangup_cause = excluded.hangup_cause, sip_hangup_cause = excluded.sip_hangup_cause, "
             "sip_hangup_reason = excluded.sip_hangup_reason, dial_time = excluded.dial_time, "
-            "answered_time = excluded.answered_time, caller_code = excluded.caller_code");
+            "answered_time = excluded.answered_time, caller_code = excluded.caller_code WHERE "
+            "(call_attempts.call_date, call_attempts.epoch, call_attempts.server_ip, "
+            "call_attempts.lead_id, call_attempts.channel, call_attempts.carrier, "
+            "call_attempts.dialstatus, call_attempts.hangup_cause, "
+            "call_attempts.sip_hangup_cause, call_attempts.sip_hangup_reason, "
+            "call_attempts.dial_time, call_attempts.answered_time, call_attempts.caller_code) IS "
+            "DISTINCT FROM (excluded.call_date, excluded.epoch, excluded.server_ip, "
+            "excluded.lead_id, excluded.channel, excluded.carrier, excluded.dialstatus, "
+            "excluded.hangup_cause, excluded.sip_hangup_cause, excluded.sip_hangup_reason, "
+            "excluded.dial_time, excluded.answered_time, excluded.caller_code)");
         if (!put)
             return STORE_ERR;
         db_bind_text(put, 1, a->source);
@@ -420,6 +426,10 @@ static int attempts_tx(store *s, void *arg)
         db_bind_double(put, 16, g->now);
         if (store__run(s, put, "storing an attempt") != 0)
             return STORE_ERR;
+        if (db_changes(s->d) == 0)
+            continue; /* read again as it was: nothing to count again */
+        if (add_hour(g, hour) != 0 || add_hour(g, old) != 0)
+            return oom(s), STORE_ERR;
         /* its call, by uniqueid (and lead): joined, and given the route it lacked */
         db_stmt *call = store__stmt(
             s, K_ATT_JOIN,

@@ -39,20 +39,20 @@ int store_dim_parse(const char *s, store_dim *out);
 /* A dialer's call attempt: a row of ViciDial's vicidial_carrier_log. Text "" and numbers < 0
  * are unknown. */
 typedef struct store_attempt {
-    char source[65];          /* the source's name in the store */
-    char uniqueid[65];        /* the dialer's id of the call (the primary key of the row) */
-    char call_date[20];       /* "YYYY-MM-DD HH:MM:SS", the dialer's local time */
-    double epoch;             /* UTC s of call_date, < 0 unknown */
-    char server_ip[48];       /* the dialer server that placed it */
-    char lead_id[32];         /* the lead dialled */
-    char channel[101];        /* the Asterisk channel ("SIP/carrier-000001a2") */
-    char carrier[65];         /* the route it names (fleet.h: fl_route_of_channel) */
-    char dialstatus[17];      /* ANSWER, BUSY, NOANSWER, CONGESTION, CHANUNAVAIL, CANCEL, ... */
-    int hangup_cause;         /* Q.850 cause, < 0 unknown */
-    int sip_hangup_cause;     /* the SIP response that ended it, < 0 unknown (0: none) */
+    char source[65];      /* the source's name in the store */
+    char uniqueid[65];    /* the dialer's id of the call (the primary key of the row) */
+    char call_date[20];   /* "YYYY-MM-DD HH:MM:SS", the dialer's local time */
+    double epoch;         /* UTC s of call_date, < 0 unknown */
+    char server_ip[48];   /* the dialer server that placed it */
+    char lead_id[32];     /* the lead dialled */
+    char channel[101];    /* the Asterisk channel ("SIP/carrier-000001a2") */
+    char carrier[65];     /* the route it names (fleet.h: fl_route_of_channel) */
+    char dialstatus[17];  /* ANSWER, BUSY, NOANSWER, CONGESTION, CHANUNAVAIL, CANCEL, ... */
+    int hangup_cause;     /* Q.850 cause, < 0 unknown */
+    int sip_hangup_cause; /* the SIP response that ended it, < 0 unknown (0: none) */
     char sip_hangup_reason[51];
-    double dial_time;         /* s from dial to answer or failure, < 0 unknown */
-    double answered_time;     /* s answered, < 0 unknown */
+    double dial_time;     /* s from dial to answer or failure, < 0 unknown */
+    double answered_time; /* s answered, < 0 unknown */
     char caller_code[31];
 } store_attempt;
 
@@ -83,7 +83,7 @@ typedef struct store_route_figs {
     int64_t one_way, one_way_n;
     int64_t dead_air, dead_air_n; /* calls with STORE_ROUTE_DEAD_AIR_SEC of dead air or more */
     double dropouts_sum, dropouts_sq;
-    int64_t dropouts_n; /* per minute of speech, the worse leg */
+    int64_t dropouts_n;           /* per minute of speech, the worse leg */
     int64_t clipping, clipping_n; /* calls with STORE_ROUTE_CLIPPING_PCT clipped or more */
     double score_sum, score_sq;
     int64_t score_n;

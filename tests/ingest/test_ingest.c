@@ -210,11 +210,64 @@ static void test_remote(void **state)
     }
 }
 
+/* A carrier from the channels ViciDial logs, and the route patterns (carrier.c). */
+static void test_carrier(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *channel, *carrier;
+    } k[] = {
+        {"SIP/carrierA-0000001a", "carrierA"},
+        {"SIP/carrier-b-00a1", "carrier-b"},
+        {"SIP/carrier-b", "carrier-b"},
+        {"PJSIP/trunk_2-00000012", "trunk_2"},
+        {"PJSIP/15551234567@voip.ms", "voip.ms"},
+        {"SIP/telco/15551234567", "telco"},
+        {"IAX2/provider-1234", "provider"},
+        {"DAHDI/i1/5551234-1", "i1"},
+        {"sip/lower-00af", "lower"},
+        {"Local/8600051@default-00000001;1", ""},
+        {"Agent/1001", ""},
+        {"SIP/bad name-01", ""},
+        {"", ""},
+        {"SIP/", ""},
+        {"noslash", ""},
+    };
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        char out[INGEST_ROUTE_MAX + 1];
+        int got = ingest_carrier_of_channel(k[i].channel, out, sizeof(out));
+        assert_int_equal(got, k[i].carrier[0] != 0);
+        assert_string_equal(out, k[i].carrier);
+    }
+    ingest_route_patterns rp;
+    char why[400];
+    assert_int_equal(
+        ingest_route_patterns_parse("uk-tel=did:44*, us=channel:SIP/us*,  site2=server:10.2.*", &rp,
+                                    why, sizeof(why)),
+        0);
+    assert_int_equal(rp.n, 3);
+    const char *f1[INGEST_ROUTE_FIELDS] = {"", "10.2.0.7", "4420799", "", ""};
+    char name[INGEST_ROUTE_MAX + 1];
+    assert_int_equal(ingest_route_name(&rp, f1, name, sizeof(name)), 1);
+    assert_string_equal(name, "uk-tel"); /* the first match wins */
+    const char *f2[INGEST_ROUTE_FIELDS] = {"SIP/nope-1", "10.3.0.1", NULL, "C1", "r.wav"};
+    assert_int_equal(ingest_route_name(&rp, f2, name, sizeof(name)), 0);
+    assert_string_equal(name, "");
+    assert_int_equal(ingest_route_patterns_parse("x=phone:1*", &rp, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "field"));
+    assert_int_equal(ingest_route_patterns_parse("a b=did:1", &rp, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "name"));
+    assert_int_equal(ingest_route_patterns_parse("nameonly", &rp, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "NAME=FIELD:GLOB"));
+    assert_int_equal(ingest_route_patterns_parse("", &rp, why, sizeof(why)), 0);
+    assert_int_equal(rp.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uri),   cmocka_unit_test(test_secret), cmocka_unit_test(test_tz),
-        cmocka_unit_test(test_local), cmocka_unit_test(test_remote),
+        cmocka_unit_test(test_local), cmocka_unit_test(test_remote), cmocka_unit_test(test_carrier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
