@@ -244,6 +244,53 @@ int pl_hep_capture_path(const char *hep_dir, const char *name, char *out, size_t
     return w > 0 && (size_t)w < n ? 0 : -1;
 }
 
+/* What the matched dialog says of the route (store_figures: has_net, has_sip): the worst stream's
+ * loss and the largest mean jitter, the post-dial delay, the far end (the carrier's side: the
+ * callee of a call the dialer placed, the caller of an inbound one), its User-Agent (a request
+ * of its own) or Server (a response of its own) header, and the codec of the answer. */
+static void net_route_figures(const net_capture *c, size_t dialog, const store_call *call,
+                              store_figures *f)
+{
+    if (dialog == SIZE_MAX)
+        return;
+    const net_sip_dialog *d = &c->dialogs[dialog];
+    f->net_loss_pct = NAN;
+    f->net_jitter_ms = NAN;
+    for (size_t i = 0; i < d->n_streams; i++) {
+        const net_rtp_stream *s = &c->streams[d->streams[i]];
+        if (s->expected > 0) {
+            double loss = s->lost > 0 ? 100.0 * (double)s->lost / (double)s->expected : 0;
+            if (!f->has_net || isnan(f->net_loss_pct) || loss > f->net_loss_pct)
+                f->net_loss_pct = loss;
+            f->has_net = true;
+        }
+        if (s->has_jitter && (isnan(f->net_jitter_ms) || s->mean_jitter_ms > f->net_jitter_ms))
+            f->net_jitter_ms = s->mean_jitter_ms;
+    }
+    f->has_sip = true;
+    f->sip_pdd_ms = d->pdd_sec > 0 ? d->pdd_sec * 1000 : NAN;
+    bool inbound = !strcmp(call->direction, "inbound");
+    const net_addr *far = inbound ? &d->caller : &d->callee;
+    char ab[64];
+    snprintf(f->sip_trunk, sizeof(f->sip_trunk), "%s", net_addr_str(far, ab, sizeof(ab)));
+    /* the far end's header: its own requests' User-Agent, else its responses' Server */
+    f->sip_user_agent[0] = 0;
+    for (size_t i = 0; i < d->n_msgs && !f->sip_user_agent[0]; i++) {
+        const net_sip_msg *m = &c->sip[d->msgs[i]];
+        if (m->src.family != far->family ||
+            memcmp(m->src.a, far->a, far->family == 4 ? 4 : sizeof(far->a)))
+            continue;
+        char hb[256];
+        const char *h =
+            m->user_agent ? m->user_agent : net_sip_header(m, "Server", 0, hb, sizeof(hb));
+        if (h)
+            snprintf(f->sip_user_agent, sizeof(f->sip_user_agent), "%s", h);
+    }
+    const net_sdp *ans = d->answer.present ? &d->answer : &d->offer;
+    snprintf(f->sip_codec, sizeof(f->sip_codec), "%s",
+             ans->present && ans->n_pts > 0 ? ans->names[0] : "");
+}
+
 int pl_network_of(const rec_roots *roots, const char *rec_path, const char *hep_dir,
                   const store_call *call, const cq_report *rep, store_figures *f, json_t **out,
                   char *hep_used, size_t hu_n, char *why, size_t n)
@@ -314,6 +361,7 @@ int pl_network_of(const rec_roots *roots, const char *rec_path, const char *hep_
                 lowest = s->mos[2];
         }
     }
+    net_route_figures(c, looked, call, f);
     json_t *o = NULL; /* c is freed there */
     if (net_investigation_answer(c, looked, rep, NULL, NULL, NET_ANSWER_MAX, &o) != 0) {
         snprintf(why, n, "out of memory");

@@ -165,6 +165,13 @@ void pl_figures_of(const cq_report *r, store_figures *f)
         if (lvl && (!f->has_level || db < f->level_db))
             f->has_level = true, f->level_db = db;
     }
+    /* the worse leg's dropouts per minute of speech, of the legs with speech to count them in */
+    for (int l = 0; l < 2; l++)
+        if (L[l] && L[l]->has_quality && L[l]->quality.speech_sec > 0 &&
+            (!f->has_dropouts || L[l]->quality.dropouts_per_min > f->dropouts_per_min)) {
+            f->has_dropouts = true;
+            f->dropouts_per_min = L[l]->quality.dropouts_per_min;
+        }
     f->net_mos = NAN; /* a capture beside the recording sets it (network.c) */
     /* the legs' MOS with its model, never a mix of two models (cq_report_mos) */
     const char *mm = cq_report_mos(r, f->mos);

@@ -92,16 +92,30 @@ typedef struct store_figures {
     double talk_sec[2];
     double dead_air_sec, overtalk_sec, hold_sec;
     int hold_count, tone_count, dtmf_count;
-    char warning_codes[512];   /* comma-separated */
-    bool has_clipping;         /* clipping_pct is known */
-    double clipping_pct;       /* the larger of the legs' clipped samples, % */
-    bool has_level;            /* level_db is known */
-    double level_db;           /* the lower of the levels of the legs that talked: the P.56
-                                  active speech level, else the RMS level, dBFS */
-    char mos_model[32];        /* the model of mos[] ("NISQA v2", "DNSMOS P.835 OVRL": both legs
-                                  from one model, cq_report_mos); "" when no leg has one */
-    double net_mos;            /* the network's MOS (NaN: no capture, or no stream with one) */
-    char net_mos_model[32];    /* its model ("ITU-T G.107 E-model") */
+    char warning_codes[512]; /* comma-separated */
+    bool has_clipping;       /* clipping_pct is known */
+    double clipping_pct;     /* the larger of the legs' clipped samples, % */
+    bool has_level;          /* level_db is known */
+    double level_db;         /* the lower of the levels of the legs that talked: the P.56
+                                active speech level, else the RMS level, dBFS */
+    char mos_model[32];      /* the model of mos[] ("NISQA v2", "DNSMOS P.835 OVRL": both legs
+                                from one model, cq_report_mos); "" when no leg has one */
+    double net_mos;          /* the network's MOS (NaN: no capture, or no stream with one) */
+    char net_mos_model[32];  /* its model ("ITU-T G.107 E-model") */
+    /* what a capture of the call says (network.c; false when none was found): the worst
+     * stream's loss and mean jitter, the post-dial delay, the far end (the carrier's side: the
+     * callee of an outbound call, the caller of an inbound one), its User-Agent or Server
+     * header, and the codec the answer chose */
+    bool has_net;              /* net_loss_pct and net_jitter_ms are measured */
+    double net_loss_pct;       /* %, lost / expected of the worst stream */
+    double net_jitter_ms;      /* the largest of the streams' mean jitter, ms (NaN: none) */
+    bool has_sip;              /* a SIP dialog was matched: sip_* below */
+    double sip_pdd_ms;         /* INVITE to the first 18x, ms (NaN: no 18x seen) */
+    char sip_trunk[64];        /* the far end's address */
+    char sip_user_agent[128];  /* its User-Agent or Server header */
+    char sip_codec[24];        /* the answer's first encoding name */
+    bool has_dropouts;         /* dropouts_per_min is measured */
+    double dropouts_per_min;   /* the worse leg's dropouts per minute of speech */
     char redaction[8];         /* "ok", "failed" (held back from playback), "" not redacted */
     char redacted_audio[1100]; /* the redacted copy of its audio, "" none */
 } store_figures;

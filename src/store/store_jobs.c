@@ -345,6 +345,15 @@ typedef struct analysed_args {
     const store_envelope *env;
 } analysed_args;
 
+/* A figure bound when it was measured and is finite, else NULL. */
+static void bind_known(db_stmt *st, int n, bool known, double v)
+{
+    if (known && isfinite(v))
+        db_bind_double(st, n, v);
+    else
+        db_bind_null(st, n);
+}
+
 static int analysed_tx(store *s, void *arg)
 {
     analysed_args *a = arg;
@@ -358,10 +367,12 @@ static int analysed_tx(store *s, void *arg)
         "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
         "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
         "warning_codes, clipping_pct, level_db, mos_model, net_mos, net_mos_model, redaction, "
-        "redacted_audio) "
+        "redacted_audio, net_loss_pct, net_jitter_ms, sip_pdd_ms, sip_trunk, sip_user_agent, "
+        "sip_codec, dropouts_per_min) "
         "SELECT id, source, recording_id, '', "
         "$2, 'pipeline', '', $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-        "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27 FROM calls "
+        "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, "
+        "$31, $32, $33, $34 FROM calls "
         "WHERE id = $1 "
         "ON CONFLICT "
         "(call_id) WHERE "
@@ -378,7 +389,10 @@ static int analysed_tx(store *s, void *arg)
         "excluded.warning_codes, clipping_pct = excluded.clipping_pct, level_db = "
         "excluded.level_db, mos_model = excluded.mos_model, net_mos = excluded.net_mos, "
         "net_mos_model = excluded.net_mos_model, redaction = excluded.redaction, "
-        "redacted_audio = excluded.redacted_audio");
+        "redacted_audio = excluded.redacted_audio, net_loss_pct = excluded.net_loss_pct, "
+        "net_jitter_ms = excluded.net_jitter_ms, sip_pdd_ms = excluded.sip_pdd_ms, sip_trunk = "
+        "excluded.sip_trunk, sip_user_agent = excluded.sip_user_agent, sip_codec = "
+        "excluded.sip_codec, dropouts_per_min = excluded.dropouts_per_min");
     if (!st)
         return STORE_ERR;
     const store_figures *f = a->f;
@@ -440,6 +454,14 @@ static int analysed_tx(store *s, void *arg)
         db_bind_text(st, 27, f->redacted_audio);
     else
         db_bind_null(st, 27);
+    /* what a capture said; NULL where none was found (never a 0 that was not measured) */
+    bind_known(st, 28, f->has_net, f->net_loss_pct);
+    bind_known(st, 29, f->has_net, f->net_jitter_ms);
+    bind_known(st, 30, f->has_sip, f->sip_pdd_ms);
+    store__bind_opt(st, 31, f->has_sip ? f->sip_trunk : "");
+    store__bind_opt(st, 32, f->has_sip ? f->sip_user_agent : "");
+    store__bind_opt(st, 33, f->has_sip ? f->sip_codec : "");
+    bind_known(st, 34, f->has_dropouts, f->dropouts_per_min);
     /* the redacted copy the worker wrote, recorded as the call's file in the same transaction */
     if (store__run(s, st, "storing an analysis") != 0 ||
         (f->redacted_audio[0] && store__file_record(s, a->l->call_id, STORE_FILE_REDACTED,

@@ -318,6 +318,24 @@ sys.exit(not (d['capture'] is None and d['error'] is None))"
 check_udp "$QDROPS" "hep_dir: a call with no call there: no capture" python3 -c "
 import json,sys; d=json.load(open('$T/qa.json'))['913125550109']
 sys.exit(not (d['capture'] is None and d['error'] is None))"
+# the route's figures of the capture (analyses.sip_*, net_*): the matched call's far end is its
+# dialog's callee, with the dialog's loss and jitter; the calls without a capture have none
+# (NULL, never a 0 that was not measured)
+check_udp "$QDROPS" "hep_dir: the matched call's route figures come from its dialog; the others have none" python3 -c "
+import json, sqlite3, sys
+db = sqlite3.connect('$DB')
+rows = {r[0].rsplit('_', 1)[1]: r[1:] for r in db.execute(
+    'SELECT c.recording_id, a.sip_trunk, a.net_loss_pct, a.net_jitter_ms, a.sip_codec, a.report '
+    'FROM calls c JOIN analyses a ON a.call_id = c.id')}
+t, loss, jit, codec, rep = rows['913125550101']
+n = json.loads(rep)['network']
+d = n['dialogs'][n['dialog']]
+streams = d.get('streams') or []
+ok = t is not None and t == d['callee'].rsplit(':', 1)[0].strip('[]')
+ok = ok and ((loss is None) if not streams else (loss is not None and loss >= 0))
+ok = ok and all(rows[k][0] is None and rows[k][1] is None and rows[k][2] is None for k in ('913125550102', '913125550109'))
+print('# route figures:', t, loss, jit, codec, 'callee', d['callee'], 'streams', len(streams))
+sys.exit(not ok)"
 # the capture the worker read for a call is recorded with it (call_files): an erasure (a dry
 # run) and a purge of the call reach it with settings that name no folder of callqa's, and the
 # purge deletes it and says so; the other call's capture stays. Before, the capture (its SIP
