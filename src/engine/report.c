@@ -219,6 +219,9 @@ static json_t *report_json(const cq_report *r)
     for (size_t i = 0; i < cq__stage_count(); i++)
         if (cq__stage_at(i)->json_call)
             cq__stage_at(i)->json_call(r, o);
+    /* the call's route: the engine knows nothing of a dialer or a network, the QA pipeline fills
+     * it from the stored call and its capture (docs/routes.md) */
+    json_object_set_new(o, "route", json_null());
     json_object_set_new(o, "engine", engine_json(r));
     return o;
 }

@@ -29,6 +29,7 @@
  */
 #define _GNU_SOURCE
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,25 @@ static int beside(const pl__life *l, const life_src *s, const cq_report *rep,
             set_key(r, lrc > 0 ? "live" : "live_error", lrc > 0 ? live : json_string(why));
     }
     return nrc;
+}
+
+/* A text, or null when it is empty. */
+static json_t *str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+/* A stored call's route (the report's `route`, docs/routes.md): what the dialer (or a route
+ * pattern) said of it, and what a capture matched to it said (the figures network.c set). */
+static json_t *route_json(const store_call *c, const store_figures *f)
+{
+    return json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "carrier", str_or_null(c->carrier), "server",
+        str_or_null(c->server_ip), "campaign", str_or_null(c->campaign_id), "did",
+        str_or_null(c->did), "trunk", str_or_null(f->has_sip ? f->sip_trunk : NULL), "user_agent",
+        str_or_null(f->has_sip ? f->sip_user_agent : NULL), "codec",
+        str_or_null(f->has_sip ? f->sip_codec : NULL), "pdd_ms",
+        f->has_sip && isfinite(f->sip_pdd_ms) ? json_real(f->sip_pdd_ms) : json_null());
 }
 
 /* A stored call's redaction plan: its campaign's types, its pause marks placed on the
@@ -387,6 +407,8 @@ static int steps(const pl__life *l, const life_src *s, const cq_report *rep, lif
     if (l->call)
         plan_of(l, &rp);
     int nrc = l->call ? beside(l, s, rep, &rp, r, o) : 0;
+    if (l->call)
+        set_key(r, "route", route_json(l->call, &o->f));
     tx_transcript t;
     bool have_t = false;
     pv_redaction tr;

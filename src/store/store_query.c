@@ -61,7 +61,9 @@
     "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "        \
     "sc.llm_provider, sc.llm_model, sc.created AS scored_at, sc.scorecard, sc.backend AS "         \
     "score_backend, sc.scorecard_hash, sc.provider_hash, sc.topic_class, sc.topic_subclass, "      \
-    "t.text AS transcript, t.language, t.word_count, t.seconds AS transcription_time"
+    "t.text AS transcript, t.language, t.word_count, t.seconds AS transcription_time, "            \
+    "c.carrier, c.server_ip, c.did, a.sip_trunk, a.sip_user_agent, a.sip_codec, a.sip_pdd_ms, "    \
+    "a.net_loss_pct, a.net_jitter_ms, a.dropouts_per_min"
 
 /* the agreement of overrides with the automatic scores; `auto` is the automatic score of an
  * overridden category: its column for the old eight, else the stored result's
