@@ -62,7 +62,7 @@ def rollup_sql(store_c):
         return m.group(1)
 
     body, summary = function("rollup_day"), function("summary_day")
-    if "return summary_day(s, day);" not in body:
+    if "return summary_day(s, day)" not in body:
         sys.exit("gen_store.py: rollup_day no longer ends with summary_day in %s" % store_c)
     # the string macros (#define NAME "..." "...", continued with backslashes) of the file and
     # of store_int.h

@@ -71,6 +71,8 @@ enum {
     K_CHANGE_PUT,
     K_CHANGES,
     K_CHANGES_ONE,
+    K_HOURS_SUM,
+    K_REBUILD_DAYS,
     K_EXAMPLES, /* + N_EXAMPLE_FIGS */
     K_END = K_EXAMPLES + 8
 };
@@ -530,6 +532,52 @@ int store__route_day(store *s, const char *day)
     return day_rows(s, day) != 0 ? -1 : cause_rows(s, day);
 }
 
+typedef struct rebuild_args {
+    const char *day;
+} rebuild_args;
+
+static int rebuild_tx(store *s, void *arg)
+{
+    const char *day = ((rebuild_args *)arg)->day;
+    return store__day_lock(s, day) == 0 && store__route_day(s, day) == 0 ? STORE_OK : STORE_ERR;
+}
+
+int store_routes_rebuild(store *s, int *days)
+{
+    *days = 0;
+    /* the days of the calls and of the attempts */
+    db_stmt *st = store__begin(s, K_REBUILD_DAYS,
+                               "SELECT day FROM calls WHERE day IS NOT NULL UNION SELECT day FROM "
+                               "call_attempts WHERE day IS NOT NULL ORDER BY 1");
+    if (!st)
+        return -1;
+    char(*list)[16] = NULL;
+    int n = 0, cap = 0, rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 512;
+            char(*l)[16] = realloc(list, (size_t)cap * sizeof(*l));
+            if (!l) {
+                rc = DB_ERROR;
+                break;
+            }
+            list = l;
+        }
+        store__col_copy(st, 0, list[n++], 16);
+    }
+    int res = rc == DB_DONE ? 0 : store__fail(s, "reading the days of the calls");
+    store__end(s, st);
+    for (int i = 0; res == 0 && i < n; i++) {
+        if (strlen(list[i]) != 10)
+            continue;
+        rebuild_args a = {list[i]};
+        res = store__in_tx(s, "routes", rebuild_tx, &a) == STORE_OK ? 0 : -1;
+        *days += res == 0;
+    }
+    free(list);
+    return res;
+}
+
 /* ---- readers ------------------------------------------------------------------------------- */
 
 /* The figures of a row from column `at` on (FIG_COLS' order). */
@@ -646,6 +694,20 @@ int store_route_hours(store *s, store_dim d, const char *name, const char *from,
     return each_row(s, st, 2 + N_FIGS, fn, user, "reading a route's hours");
 }
 
+int store_routes_hours_sum(store *s, store_dim d, const char *from, const char *to,
+                           store_route_fn fn, void *user)
+{
+    db_stmt *st = store__begin(s, K_HOURS_SUM,
+                               "SELECT name, '', " FIG_SUMS " FROM route_hourly WHERE dim = $1 AND "
+                               "hour >= $2 AND hour <= $3 GROUP BY name ORDER BY name");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, store_dim_name(d));
+    db_bind_text(st, 2, from);
+    db_bind_text(st, 3, to);
+    return each_row(s, st, -1, fn, user, "reading the routes' hours");
+}
+
 int store_route_names(store *s, store_dim d, const char *from, store_route_fn fn, void *user)
 {
     db_stmt *st = store__begin(s, K_NAMES,
@@ -706,8 +768,9 @@ int store_route_change_put(store *s, const store_route_change *c)
     db_stmt *st = store__begin(
         s, K_CHANGE_PUT,
         "INSERT INTO route_changes (dim, name, figure, t_start, t_found, level_before, "
-        "level_after, calls, method, examples, found) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-        "$10, $11) ON CONFLICT (dim, name, figure, t_start) DO NOTHING");
+        "level_after, calls, method, examples, found, direction) VALUES ($1, $2, $3, $4, $5, $6, "
+        "$7, "
+        "$8, $9, $10, $11, $12) ON CONFLICT (dim, name, figure, t_start) DO NOTHING");
     if (!st)
         return -1;
     db_bind_text(st, 1, store_dim_name(c->dim));
@@ -721,6 +784,7 @@ int store_route_change_put(store *s, const store_route_change *c)
     db_bind_text(st, 9, c->method);
     store__bind_opt(st, 10, c->examples);
     db_bind_double(st, 11, c->found);
+    db_bind_text(st, 12, c->direction);
     int rc = db_step(st);
     int res = rc == DB_DONE ? 0 : store__fail(s, "storing a route's change");
     store__end(s, st);
@@ -734,10 +798,13 @@ int store_route_changes(store *s, store_dim d, const char *name, double since, i
     db_stmt *st = store__begin(
         s, one ? K_CHANGES_ONE : K_CHANGES,
         one ? "SELECT name, figure, t_start, t_found, level_before, level_after, calls, method, "
-              "examples, found FROM route_changes WHERE dim = $1 AND t_found >= $2 AND name = $4 "
+              "examples, found, direction FROM route_changes WHERE dim = $1 AND t_found >= $2 AND "
+              "name = $4 "
               "ORDER BY t_found DESC, figure LIMIT $3"
             : "SELECT name, figure, t_start, t_found, level_before, level_after, calls, method, "
-              "examples, found FROM route_changes WHERE dim = $1 AND t_found >= $2 ORDER BY "
+              "examples, found, direction FROM route_changes WHERE dim = $1 AND t_found >= $2 "
+              "ORDER "
+              "BY "
               "t_found DESC, name, figure LIMIT $3");
     if (!st)
         return -1;
@@ -761,6 +828,7 @@ int store_route_changes(store *s, store_dim d, const char *name, double since, i
         store__col_copy(st, 7, c.method, sizeof(c.method));
         store__col_copy(st, 8, c.examples, sizeof(c.examples));
         c.found = db_col_double(st, 9);
+        store__col_copy(st, 10, c.direction, sizeof(c.direction));
         if (fn(user, &c) != 0) {
             rc = DB_DONE;
             break;
@@ -790,7 +858,7 @@ _Static_assert(sizeof(k_example_figs) / sizeof(k_example_figs[0]) == 8,
                "K_EXAMPLES has room for 8 figures' statements");
 
 int store_route_examples(store *s, store_dim d, const char *name, const char *figure,
-                         const char *from, const char *to, int64_t *ids, int max, int *n)
+                         const char *from, const char *to, char (*ids)[65], int max, int *n)
 {
     *n = 0;
     int f = 0;
@@ -804,7 +872,8 @@ int store_route_examples(store *s, store_dim d, const char *name, const char *fi
      * under its key (one key a figure: the dimension is bound, not written, by a CASE) */
     char sql[1024];
     snprintf(sql, sizeof(sql),
-             "SELECT c.id FROM calls c LEFT JOIN analyses a ON a.call_id = c.id LEFT JOIN scores "
+             "SELECT c.recording_id FROM calls c LEFT JOIN analyses a ON a.call_id = c.id LEFT "
+             "JOIN scores "
              "sc ON sc.call_id = c.id WHERE c.hour >= $1 AND c.hour <= $2 AND (CASE $3 WHEN "
              "'carrier' THEN c.carrier "
              "WHEN 'trunk' THEN a.sip_trunk WHEN 'server' THEN c.server_ip ELSE c.campaign_id END) "
@@ -821,7 +890,7 @@ int store_route_examples(store *s, store_dim d, const char *name, const char *fi
     db_bind_int(st, 5, max);
     int rc;
     while ((rc = db_step(st)) == DB_ROW && *n < max)
-        ids[(*n)++] = db_col_int(st, 0);
+        store__col_copy(st, 0, ids[(*n)++], 65);
     int res = rc == DB_DONE || rc == DB_ROW ? 0 : store__fail(s, "reading a route's calls");
     store__end(s, st);
     return res;

@@ -63,6 +63,11 @@ typedef struct store_attempt {
  * (may be NULL): how many of them found their call. 0, or -1 with store_errmsg. */
 int store_attempts_put(store *s, const store_attempt *a, int n, double now, int *joined);
 
+/* Every route's rows recomputed, day by day (a transaction a day), from the calls and attempts
+ * stored: a store filled by other means, or made before schema 21. *days: the days done. 0, or
+ * -1 with store_errmsg. */
+int store_routes_rebuild(store *s, int *days);
+
 /* One roll-up row's figures: for each figure its sum, sum of squares and count (NULL counts:
  * the attempts' figures of a dimension they cannot be joined to, has_attempts false). */
 typedef struct store_route_figs {
@@ -102,7 +107,10 @@ int store_routes_days(store *s, store_dim d, const char *name, const char *from,
 /* A route's hourly rows, hours [from, to] ("YYYY-MM-DD HH"), in order, into fn (key: the hour). */
 int store_route_hours(store *s, store_dim d, const char *name, const char *from, const char *to,
                       store_route_fn fn, void *user);
-/* Every route of the dimension that has an hourly row since `from`, into fn (figures zeroed). */
+/* Every route of the dimension, its hours [from, to] summed, into fn (key ""). */
+int store_routes_hours_sum(store *s, store_dim d, const char *from, const char *to,
+                           store_route_fn fn, void *user);
+/* Every route of the dimension that has a day since `from`, into fn (figures zeroed). */
 int store_route_names(store *s, store_dim d, const char *from, store_route_fn fn, void *user);
 
 /* A route's hang-up causes over days [from, to]: kind "dialstatus", "q850" or "sip". */
@@ -115,8 +123,9 @@ typedef struct store_route_change {
     store_dim dim;
     char name[65], figure[24];
     double t_start, t_found, before, after, calls;
+    char direction[8]; /* "worse" or "better" */
     char method[160];
-    char examples[512]; /* JSON array of call ids */
+    char examples[512]; /* JSON array of the worst calls' recording ids */
     double found;       /* when it was stored, UTC s */
 } store_route_change;
 /* Stored once per (route, figure, t_start): a change found again keeps its row. 0, or -1. */
@@ -127,9 +136,9 @@ typedef int (*store_change_fn)(void *user, const store_route_change *c);
 int store_route_changes(store *s, store_dim d, const char *name, double since, int limit,
                         store_change_fn fn, void *user);
 /* The worst calls of a route in hours [from, to] ("YYYY-MM-DD HH") for a figure ("mos",
- * "net_mos", "loss", "jitter", "one_way", "dead_air", "dropouts", "score"): up to max call ids
- * into ids, *n. 0, or -1 (an unknown figure: -1, store_errmsg says so). */
+ * "net_mos", "loss", "jitter", "one_way", "dead_air", "dropouts", "score"): up to max calls'
+ * recording ids into ids, *n. 0, or -1 (an unknown figure: -1, store_errmsg says so). */
 int store_route_examples(store *s, store_dim d, const char *name, const char *figure,
-                         const char *from, const char *to, int64_t *ids, int max, int *n);
+                         const char *from, const char *to, char (*ids)[65], int max, int *n);
 
 #endif /* CQ_STORE_ROUTES_H */

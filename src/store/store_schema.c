@@ -823,9 +823,9 @@ static const char *const k_v21[] = {
     "CREATE INDEX route_causes_day ON route_causes (dim, day);",
     "CREATE TABLE route_changes ("
     " dim TEXT NOT NULL, name TEXT NOT NULL, figure TEXT NOT NULL, t_start REAL NOT NULL,"
-    " t_found REAL NOT NULL, level_before REAL NOT NULL, level_after REAL NOT NULL, calls REAL NOT "
-    "NULL,"
-    " method TEXT NOT NULL, examples TEXT, found REAL NOT NULL,"
+    " t_found REAL NOT NULL, level_before REAL NOT NULL, level_after REAL NOT NULL,"
+    " calls REAL NOT NULL, direction TEXT NOT NULL, method TEXT NOT NULL, examples TEXT, found "
+    "REAL NOT NULL,"
     " PRIMARY KEY (dim, name, figure, t_start));",
     "CREATE INDEX route_changes_found ON route_changes (t_found);",
     NULL,
@@ -899,7 +899,8 @@ static const char *const k_pg21[] = {
     " dim TEXT NOT NULL, name TEXT NOT NULL, figure TEXT NOT NULL,"
     " t_start DOUBLE PRECISION NOT NULL, t_found DOUBLE PRECISION NOT NULL,"
     " level_before DOUBLE PRECISION NOT NULL, level_after DOUBLE PRECISION NOT NULL,"
-    " calls DOUBLE PRECISION NOT NULL, method TEXT NOT NULL, examples TEXT,"
+    " calls DOUBLE PRECISION NOT NULL, direction TEXT NOT NULL, method TEXT NOT NULL,"
+    " examples TEXT,"
     " found DOUBLE PRECISION NOT NULL, PRIMARY KEY (dim, name, figure, t_start));",
     "CREATE INDEX route_changes_found ON route_changes (t_found);",
     NULL,

@@ -18,6 +18,7 @@
 
 #include "../../src/store/db.h"
 #include "../../src/store/store_calls.h"
+#include "../../src/store/store_routes.h"
 #include "../../src/store/store_jobs.h"
 #include "../../src/store/store_query.h"
 #include "../../src/store/store_users.h"
@@ -529,6 +530,134 @@ static void test_call_moves_day(void **state)
     days[0] = 0;
     assert_int_equal(store_query(s, SQ_DAILY, p, 3, day_row, days), 0);
     assert_string_equal(days, "2026-11-20=1;2026-11-21=1;");
+    store_close(s);
+}
+
+/* An attempt of the dialer (vicidial_carrier_log's row). */
+static store_attempt an_attempt(const char *uniq, const char *lead, const char *date,
+                                const char *carrier, const char *status, double dial)
+{
+    store_attempt a;
+    memset(&a, 0, sizeof(a));
+    snprintf(a.source, sizeof(a.source), "uk");
+    snprintf(a.uniqueid, sizeof(a.uniqueid), "%s", uniq);
+    snprintf(a.lead_id, sizeof(a.lead_id), "%s", lead);
+    snprintf(a.call_date, sizeof(a.call_date), "%s", date);
+    snprintf(a.carrier, sizeof(a.carrier), "%s", carrier);
+    snprintf(a.server_ip, sizeof(a.server_ip), "10.0.0.1");
+    snprintf(a.dialstatus, sizeof(a.dialstatus), "%s", status);
+    a.epoch = 1779271500;
+    a.hangup_cause = strcmp(status, "BUSY") ? 16 : 17;
+    a.sip_hangup_cause = strcmp(status, "BUSY") ? 0 : 486;
+    a.dial_time = dial;
+    a.answered_time = strcmp(status, "ANSWER") ? 0 : 60;
+    return a;
+}
+
+/* The routes' roll-ups: attempts before their call (the call takes the attempt's carrier and
+ * server, by uniqueid and lead; another lead does not join), attempts without audio counted,
+ * hang-up causes, a call moved to another hour (both hours recomputed), attempts read again
+ * unchanged (nothing recomputed differently), an erasure of the call's row. */
+static void test_routes(void **state)
+{
+    (void)state;
+    store *s = fresh("routes.db");
+    store_attempt at[3] = {
+        an_attempt("u1", "10", "2026-11-20 10:05:00", "telco", "ANSWER", 5),
+        an_attempt("u2", "11", "2026-11-20 10:20:00", "telco", "BUSY", 3),
+        an_attempt("u3", "99", "2026-11-20 10:30:00", "other", "ANSWER", 4),
+    };
+    int joined = -1;
+    assert_int_equal(store_attempts_put(s, at, 3, 100, &joined), 0);
+    assert_int_equal(joined, 0);
+    store_call c1 = a_call("uk", "1", "2026-11-20 10:06:00", "ann");
+    snprintf(c1.uniqueid, sizeof(c1.uniqueid), "u1");
+    snprintf(c1.lead_id, sizeof(c1.lead_id), "10");
+    store_call c3 = a_call("uk", "3", "2026-11-20 10:31:00", "bob");
+    snprintf(c3.uniqueid, sizeof(c3.uniqueid), "u3");
+    snprintf(c3.lead_id, sizeof(c3.lead_id), "30"); /* not the attempt's lead */
+    int64_t id1, id3;
+    bool created;
+    assert_int_equal(store_call_put(s, &c1, 101, &id1, &created), 0);
+    assert_int_equal(store_call_put(s, &c3, 101, &id3, &created), 0);
+    const char *p = "routes.db";
+    char *r;
+    r = sql_row(p, "SELECT carrier, server_ip, hour FROM calls WHERE recording_id = '1'");
+    assert_string_equal(r, "telco|10.0.0.1|2026-11-20 10");
+    free(r);
+    r = sql_row(p, "SELECT carrier, server_ip FROM calls WHERE recording_id = '3'");
+    assert_string_equal(r, "null|null");
+    free(r);
+    r = sql_row(p, "SELECT COUNT(*), SUM(CASE WHEN call_id IS NULL THEN 0 ELSE 1 END) FROM "
+                   "call_attempts");
+    assert_string_equal(r, "3|1");
+    free(r);
+    /* the hour of carrier telco: one call, two attempts (one without audio), one answered */
+    static const char q_hour[] =
+        "SELECT calls, attempts, answered, dial_sum, dial_n FROM route_hourly WHERE dim = "
+        "'carrier' AND name = 'telco' AND hour = '2026-11-20 10'";
+    r = sql_row(p, q_hour);
+    assert_string_equal(r, "1|2|1|8.0|2");
+    free(r);
+    r = sql_row(p, "SELECT calls, attempts FROM route_daily WHERE dim = 'carrier' AND name = "
+                   "'telco' AND day = '2026-11-20'");
+    assert_string_equal(r, "1|2");
+    free(r);
+    /* the campaign's hour: both calls; attempts say nothing of campaigns (null, not 0) */
+    r = sql_row(p, "SELECT calls, attempts FROM route_hourly WHERE dim = 'campaign' AND name = "
+                   "'SALES' AND hour = '2026-11-20 10'");
+    assert_string_equal(r, "2|null");
+    free(r);
+    r = sql_rows(p,
+                 "SELECT kind, cause, n FROM route_causes WHERE dim = 'carrier' AND name = "
+                 "'telco' ORDER BY kind, cause",
+                 ",", 10);
+    assert_string_equal(r, "dialstatus,ANSWER,1;dialstatus,BUSY,1;q850,16,1;q850,17,1;sip,486,1");
+    free(r);
+    /* read again as they were: nothing changes */
+    char *before = sql_rows(p,
+                            "SELECT dim, name, hour, t, calls, attempts, answered, dial_sum, "
+                            "one_way_n FROM route_hourly "
+                            "ORDER BY dim, name, hour",
+                            ",", 50);
+    assert_int_equal(store_attempts_put(s, at, 3, 102, &joined), 0);
+    char *after = sql_rows(p,
+                           "SELECT dim, name, hour, t, calls, attempts, answered, dial_sum, "
+                           "one_way_n FROM route_hourly "
+                           "ORDER BY dim, name, hour",
+                           ",", 50);
+    assert_string_equal(before, after);
+    free(before), free(after);
+    /* the call moved an hour on: the old hour keeps the attempts, the new one has the call */
+    snprintf(c1.call_date, sizeof(c1.call_date), "2026-11-20 11:02:00");
+    assert_int_equal(store_call_put(s, &c1, 103, &id1, &created), 0);
+    r = sql_row(p, q_hour);
+    assert_string_equal(r, "0|2|1|8.0|2");
+    free(r);
+    r = sql_row(p, "SELECT calls, attempts FROM route_hourly WHERE dim = 'carrier' AND name = "
+                   "'telco' AND hour = '2026-11-20 11'");
+    assert_string_equal(r, "1|null");
+    free(r);
+    r = sql_row(p, "SELECT calls, attempts FROM route_daily WHERE dim = 'carrier' AND name = "
+                   "'telco' AND day = '2026-11-20'");
+    assert_string_equal(r, "1|2");
+    free(r);
+    /* a rebuild from the calls and attempts gives the same rows */
+    before = sql_rows(
+        p,
+        "SELECT dim, name, day, calls, analysed, attempts, answered, dial_sum, dial_sq FROM "
+        "route_daily ORDER BY dim, name, day",
+        ",", 50);
+    int days = 0;
+    assert_int_equal(store_routes_rebuild(s, &days), 0);
+    assert_int_equal(days, 1);
+    after = sql_rows(
+        p,
+        "SELECT dim, name, day, calls, analysed, attempts, answered, dial_sum, dial_sq FROM "
+        "route_daily ORDER BY dim, name, day",
+        ",", 50);
+    assert_string_equal(before, after);
+    free(before), free(after);
     store_close(s);
 }
 
@@ -1399,6 +1528,7 @@ int main(void)
         cmocka_unit_test(test_results_and_rollups),
         cmocka_unit_test(test_rollup_mos_models_apart),
         cmocka_unit_test(test_call_moves_day),
+        cmocka_unit_test(test_routes),
         cmocka_unit_test(test_day_summary),
         cmocka_unit_test(test_ingest_lease_and_events),
         cmocka_unit_test(test_transcripts),
