@@ -39,7 +39,7 @@ FLOORS = {
     "transcript": 5,
     "net": 5,
     "media": 5,
-    "scoring": 6, "clients": 6,
+    "scoring": 6, "clients": 6, "fleet": 6,
     "ask": 7, "privacy": 7,
     "ingest": 8, "live": 8,
     "pipeline": 9,
