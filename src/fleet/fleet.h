@@ -72,7 +72,7 @@ typedef struct fl_params {
                                ending before the next change */
 } fl_params;
 
-/* The defaults for a kind (docs/routes.md, "Settings"). */
+/* The defaults for a kind (docs/routes.md, "What the caller must know"). */
 fl_params fl_params_default(fl_kind kind);
 
 /* One change of a route's figure. */
