@@ -15,7 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../pipeline/pipeline.h"
 #include "../store/store_copy.h"
+#include "../store/store_routes.h"
 #include "callqa/cq_clock.h"
 #include "cli_args.h"
 #include "redact_cmd.h"
@@ -124,9 +126,61 @@ static int store_migrate(int argc, char **argv)
     return 0;
 }
 
+/* `callqa store routes --db STORE`: the change test over every route's roll-ups, once (the worker
+ * runs it every route_scan_sec); what it found on stdout as one JSON line. */
+static int store_routes(int argc, char **argv)
+{
+    const char *db = NULL;
+    bool rebuild = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--rebuild"))
+            rebuild = true;
+        else if (!strcmp(argv[i], "--db") && i + 1 < argc)
+            db = argv[++i];
+        else if (!strncmp(argv[i], "--db=", 5))
+            db = argv[i] + 5;
+        else {
+            fprintf(stderr, "callqa store routes: unexpected argument '%s'\n", argv[i]);
+            fprintf(stderr, "usage: callqa store routes --db STORE [--rebuild]\n");
+            return 2;
+        }
+    }
+    if (!db) {
+        fprintf(stderr, "usage: callqa store routes --db STORE [--rebuild]\n");
+        return 2;
+    }
+    char msg[1200];
+    store *s = store_open(db, msg, sizeof(msg));
+    if (!s) {
+        fprintf(stderr, "callqa store routes: store: %s\n", msg);
+        return 1;
+    }
+    pl_routes_stats st;
+    double t0 = cq_clock_mono_sec();
+    int days = 0;
+    if (rebuild && store_routes_rebuild(s, &days) != 0) {
+        fprintf(stderr, "callqa store routes: rebuilding the roll-ups: %s\n", store_errmsg(s));
+        store_close(s);
+        return 1;
+    }
+    double t1 = cq_clock_mono_sec();
+    int rc = pl_routes_scan(s, cq_clock_wall_sec(), NULL, NULL, &st, msg, sizeof(msg));
+    store_close(s);
+    if (rc != 0) {
+        fprintf(stderr, "callqa store routes: %s\n", msg);
+        return 1;
+    }
+    printf("{\"rebuilt_days\":%d,\"rebuild_sec\":%.3f,\"routes\":%d,\"series\":%d,\"changes\":%d,"
+           "\"scan_sec\":%.3f}\n",
+           days, t1 - t0, st.routes, st.series, st.changes, cq_clock_mono_sec() - t1);
+    return 0;
+}
+
 /* store_cmd.h */
 int cq_cli_store(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "routes"))
+        return store_routes(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "migrate"))
         return store_migrate(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "redact"))

@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "../ingest/ingest.h"
+#include "../clients/webhook.h"
 #include "../pipeline/pipeline.h"
+#include "../store/store_routes.h"
 #include "callqa/cq_clock.h"
 #include "cli_args.h"
 #include "cli_common.h"
@@ -33,13 +36,57 @@ typedef struct chores {
     double interval, next; /* monotonic s: the next run's start */
     cq_purge_run run;
     store *st;
+    double route_every, route_next; /* the routes' change scan: 0 none; monotonic s */
+    wh_sender *route_wh;            /* its webhook (route_webhook), or NULL */
 } chores;
+
+/* A change stored for the first time: a worse one found in the last day goes to the webhook
+ * (a first scan of a year of history does not send the year's). */
+static void route_new(void *user, const store_route_change *c)
+{
+    chores *ch = user;
+    if (!ch->route_wh || strcmp(c->direction, "worse") || c->t_found < cq_clock_wall_sec() - 86400)
+        return;
+    char *body = pl_route_change_json(c);
+    if (body && !wh_post(ch->route_wh, body, strlen(body)))
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"routes: the webhook's queue is full: an "
+                        "event dropped\"}\n");
+    free(body);
+}
+
+/* The routes' change test over every route (pl_routes_scan), once its time comes. */
+static void route_scan(chores *ch)
+{
+    if (ch->route_every <= 0 || cq_clock_mono_sec() < ch->route_next)
+        return;
+    ch->route_next = cq_clock_mono_sec() + ch->route_every;
+    char msg[1200];
+    if (!ch->st && !(ch->st = store_open(ch->db, msg, sizeof(msg)))) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"routes: the store cannot be opened\"}\n");
+        return;
+    }
+    pl_routes_stats rs;
+    double t0 = cq_clock_mono_sec();
+    if (pl_routes_scan(ch->st, cq_clock_wall_sec(), route_new, ch, &rs, msg, sizeof(msg)) != 0) {
+        char jb[1300];
+        fprintf(stderr,
+                "{\"level\":\"error\",\"msg\":\"routes: the change scan failed\","
+                "\"error\":%s}\n",
+                ingest_json_str(msg, jb, sizeof(jb)));
+        return;
+    }
+    fprintf(stderr,
+            "{\"level\":\"info\",\"msg\":\"routes scanned\",\"routes\":%d,\"series\":%d,"
+            "\"changes\":%d,\"new\":%d,\"sec\":%.3f}\n",
+            rs.routes, rs.series, rs.changes, rs.new_changes, cq_clock_mono_sec() - t0);
+}
 
 static void tick_chores(void *arg)
 {
     chores *ch = arg;
     if (ch->ingest)
         cq_sidecar_poll(ch->ingest);
+    route_scan(ch);
     if (!ch->purge || (!ch->run.running && cq_clock_mono_sec() < ch->next))
         return;
     char msg[1200];
@@ -51,6 +98,34 @@ static void tick_chores(void *arg)
     /* a part at a time, so that the loop's other work (leases, claims) never waits long */
     if (cq_retention_purge_step(ch->st, &ch->rt, &ch->run, 2.0) != 0)
         ch->next = cq_clock_mono_sec() + ch->interval;
+}
+
+/* The routes' webhook (route_webhook and its secret file, as `callqa live --webhook`'s signed
+ * events): 0, or -1 said on stderr. */
+static int route_webhook_open(chores *ch, const cfg_settings *s)
+{
+    if (!s->route_webhook[0])
+        return 0;
+    char secret[1024], msg[512];
+    if (!s->route_webhook_secret_file[0]) {
+        fprintf(stderr, "callqa worker: route_webhook needs route_webhook_secret_file\n");
+        return -1;
+    }
+    if (cfg_read_secret(s->route_webhook_secret_file, secret, sizeof(secret), msg, sizeof(msg))) {
+        fprintf(stderr, "callqa worker: route_webhook_secret_file: %s\n", msg);
+        return -1;
+    }
+    wh_params wp = wh_default_params();
+    wp.url = s->route_webhook;
+    wp.key = (const uint8_t *)secret;
+    wp.key_len = strlen(secret);
+    ch->route_wh = wh_create(&wp, msg, sizeof(msg));
+    memset(secret, 0, sizeof(secret)); /* the sender keeps its own copy */
+    if (!ch->route_wh) {
+        fprintf(stderr, "callqa worker: route_webhook: %s\n", msg);
+        return -1;
+    }
+    return 0;
 }
 
 int cq_cli_worker(int argc, char **argv)
@@ -105,11 +180,18 @@ int cq_cli_worker(int argc, char **argv)
     }
     ch.purge = !c.once && store_retention_any(&ch.rt.r);
     ch.next = cq_clock_mono_sec() + 60;
-    if (ch.purge)
+    ch.route_every = c.once ? 0 : c.svc.route_scan_sec;
+    ch.route_next = cq_clock_mono_sec() + 60;
+    if (ch.route_every > 0 && route_webhook_open(&ch, &c.svc) != 0) {
+        cq_retention_free(&ch.rt);
+        return 2;
+    }
+    if (ch.purge || ch.route_every > 0)
         c.tick = tick_chores, c.tick_arg = &ch;
     if (!c.svc.vicidial[0] || no_ingest) {
         int rc = pl_worker_run(&c);
         store_close(ch.st);
+        wh_destroy(ch.route_wh, 5, NULL);
         cq_retention_free(&ch.rt);
         return rc;
     }
@@ -132,6 +214,7 @@ int cq_cli_worker(int argc, char **argv)
     int rc = pl_worker_run(&c);
     cq_sidecar_free(&ingest);
     store_close(ch.st);
+    wh_destroy(ch.route_wh, 5, NULL);
     cq_retention_free(&ch.rt);
     return rc ? rc : scanned ? 1 : 0;
 }

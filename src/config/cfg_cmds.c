@@ -114,6 +114,8 @@ static const row k_analyze[] = {
         "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
         "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
         "       callqa store audit --db STORE          the audit trail, as JSON lines\n"
+        "       callqa store routes --db STORE         what changed on each route "
+        "(docs/routes.md)\n"
         "       callqa store redact|purge|erase ...    redact calls stored before, retention, "
         "erasure\n"
         "       callqa user add|list|disable|enable|password|token ... --db STORE   the service's "

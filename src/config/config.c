@@ -161,6 +161,14 @@ static const setting k_settings[] = {
      "more folders callqa writes (callqa live --record-dir), whose files of a call purge deletes"},
     {"purge_interval_sec", K_DOUBLE, F(purge_interval_sec), 0, 60, 86400 * 7, NULL, "3600",
      "callqa worker: between purges of what is due, when a period is set"},
+    {"route_scan_sec", K_DOUBLE, F(route_scan_sec), 0, 0, 86400, NULL, "900",
+     "callqa worker: the change test over every route's roll-ups this often (0: never; `callqa "
+     "store routes` runs it by hand)"},
+    {"route_webhook", K_STR, F(route_webhook), SZ(route_webhook), 0, 0, NULL, "",
+     "callqa worker: each change found in the worse direction in the last day is POSTed here as "
+     "a signed event (route_change), as callqa live's webhooks"},
+    {"route_webhook_secret_file", K_STR, F(route_webhook_secret_file),
+     SZ(route_webhook_secret_file), 0, 0, NULL, "", "its HMAC key, in a file of mode 0600"},
     /* the QA pipeline (docs/pipeline.md) */
     {"worker_jobs", K_INT, F(worker_jobs), 0, 0, 64, NULL, "0",
      "callqa serve: an embedded QA worker with this many slots (0: none)"},

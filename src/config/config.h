@@ -104,6 +104,9 @@ typedef struct cfg_settings {
     char retain_sources[2048];
     char retain_own_dirs[2048]; /* folders callqa writes besides uploads, redacted copies, cache */
     double purge_interval_sec;  /* callqa worker: between purges */
+    double route_scan_sec;      /* callqa worker: between the routes' change scans; 0 none */
+    char route_webhook[512];    /* a worse change found is POSTed here ("" none) */
+    char route_webhook_secret_file[1024];
     /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
     int worker_jobs;           /* serve: an embedded worker's slots */
     char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */

@@ -24,8 +24,8 @@
 
 static bool word_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '+' || c == ':' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '+' || c == ':' || c == '-';
 }
 
 /* s[0..n) as a route word into out: 1, or 0 when it is not one. */
@@ -144,8 +144,8 @@ int ingest_route_patterns_parse(const char *spec, ingest_route_patterns *out, ch
         }
         size_t glen = len - (size_t)(colon + 1 - p);
         if (glen == 0 || glen >= sizeof(r->glob)) {
-            snprintf(why, why_n, "route_patterns: '%.*s': the pattern is 1-%zu bytes", (int)len,
-                     p, sizeof(r->glob) - 1);
+            snprintf(why, why_n, "route_patterns: '%.*s': the pattern is 1-%zu bytes", (int)len, p,
+                     sizeof(r->glob) - 1);
             return -1;
         }
         memcpy(r->glob, colon + 1, glen);
@@ -158,8 +158,8 @@ int ingest_route_patterns_parse(const char *spec, ingest_route_patterns *out, ch
     return 0;
 }
 
-int ingest_route_name(const ingest_route_patterns *rp, const char *const fields[INGEST_ROUTE_FIELDS],
-                      char *out, size_t n)
+int ingest_route_name(const ingest_route_patterns *rp,
+                      const char *const fields[INGEST_ROUTE_FIELDS], char *out, size_t n)
 {
     if (n)
         out[0] = 0;

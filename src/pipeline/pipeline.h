@@ -285,6 +285,28 @@ int pl_voiceprint_take(struct json_t *report, bool strip, double *v, int *dim, d
 
 /* ---- the QA worker: the store's jobs, leases, each call in a child (worker.c) ---------------- */
 
+/* ---- what changed on each route (pl_routes.c, docs/routes.md) ------------------------------ */
+
+typedef struct pl_routes_stats {
+    int routes;      /* routes read */
+    int series;      /* figures tested (a route's figure with values) */
+    int changes;     /* changes found */
+    int new_changes; /* of them, not stored before (each is stored once) */
+} pl_routes_stats;
+struct store_route_change;
+typedef void (*pl_route_change_fn)(void *user, const struct store_route_change *c);
+/* Every route's figures through the change test (src/fleet), from its first hour (400 days at
+ * most), each change stored with its worst calls; on_new (may be NULL) is told of each change
+ * stored for the first time. 0, or -1 with why. */
+int pl_routes_scan(store *s, double now, pl_route_change_fn on_new, void *user, pl_routes_stats *st,
+                   char *why, size_t n);
+/* A change as a webhook event's body (JSON, malloc'd): {"event": "route_change", ...}. */
+char *pl_route_change_json(const struct store_route_change *c);
+/* The figures' names ("mos", "loss", "one_way", ...; NULL past the last) and which way is worse:
+ * +1 up, -1 down, 0 not a figure. */
+const char *pl_route_figure_name(int f);
+int pl_route_figure_worse(const char *name);
+
 typedef struct pl_worker_config {
     char db[1024];               /* the store */
     char id[65];                 /* the worker's id; "" = HOST:PID */

@@ -293,7 +293,9 @@ static int qa_section(FILE *f, store *st)
             "callqa_qa_workers_paused{reason=\"window\"} %d\n",
             load, window);
     counter_out o = {f, NULL};
-    return store_counters(st, put_counter, &o);
+    if (store_counters(st, put_counter, &o) != 0)
+        return -1;
+    return svc_metrics_routes(f, st);
 }
 
 void svc_metrics_write(FILE *f, store *st)

@@ -32,6 +32,8 @@ void svc_metrics_ai(const char *engine, bool hit, bool fallback);
  * figures from the store (queue, workers and the store's counters: every worker's work) when st
  * is not NULL. GET /metrics adds the live follower's and the audit queue's. */
 void svc_metrics_write(FILE *f, store *st);
+/* The routes' gauges (svc_metrics_routes.c): 0, or -1 when the store failed. */
+int svc_metrics_routes(FILE *f, store *st);
 /* A connection or login the guard refused, by reason (svc_guard.c). */
 void svc_metrics_guard(const char *reason);
 

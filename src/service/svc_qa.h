@@ -65,6 +65,9 @@ enum MHD_Result svc_qa_trends(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_agent(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_flagged(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size);
+/* svc_qa_routes.c: the routes ranked by what got worse; one route over time (docs/routes.md) */
+enum MHD_Result svc_qa_routes(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_route(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_envelope(req *r, const char *data, size_t *size); /* svc_envelope.c */
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);

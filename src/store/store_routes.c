@@ -786,7 +786,7 @@ int store_route_change_put(store *s, const store_route_change *c)
     db_bind_double(st, 11, c->found);
     db_bind_text(st, 12, c->direction);
     int rc = db_step(st);
-    int res = rc == DB_DONE ? 0 : store__fail(s, "storing a route's change");
+    int res = rc == DB_DONE ? db_changes(s->d) > 0 : store__fail(s, "storing a route's change");
     store__end(s, st);
     return res;
 }

@@ -128,7 +128,8 @@ typedef struct store_route_change {
     char examples[512]; /* JSON array of the worst calls' recording ids */
     double found;       /* when it was stored, UTC s */
 } store_route_change;
-/* Stored once per (route, figure, t_start): a change found again keeps its row. 0, or -1. */
+/* Stored once per (route, figure, t_start): a change found again keeps its row. 1 stored now, 0
+ * stored before, -1. */
 int store_route_change_put(store *s, const store_route_change *c);
 /* The changes of a dimension (name "" all routes), t_found since `since`, newest first, into fn
  * (at most limit). 0, or -1. */
