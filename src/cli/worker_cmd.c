@@ -181,7 +181,7 @@ int cq_cli_worker(int argc, char **argv)
     ch.purge = !c.once && store_retention_any(&ch.rt.r);
     ch.next = cq_clock_mono_sec() + 60;
     ch.route_every = c.once ? 0 : c.svc.route_scan_sec;
-    ch.route_next = cq_clock_mono_sec() + 60;
+    ch.route_next = cq_clock_mono_sec() + (ch.route_every < 60 ? ch.route_every : 60);
     if (ch.route_every > 0 && route_webhook_open(&ch, &c.svc) != 0) {
         cq_retention_free(&ch.rt);
         return 2;

@@ -8,6 +8,8 @@
 #                                DIR/tsdb, its log DIR/prometheus.log. Sets PROM_PORT, PROM_URL
 #                                and PROM_PID; 1 when its API has not answered within 120 s (each
 #                                test then waits for the series it needs)
+#                                With PROM_RULES set to a rules file, Prometheus loads it
+#                                (rule_files) and evaluates it every second.
 #   prom_stop                    for an EXIT trap; safe to call twice
 PROM_PID=""
 
@@ -17,7 +19,9 @@ prom_start() { # prom_start DIR JOB=TARGET...
     PROM_PORT=$(python3 "${CALLQA_TEST_LIB:-tests/lib}/cqport.py")
     PROM_URL=http://127.0.0.1:$PROM_PORT
     {
-        printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n'
+        printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
+        [ -n "${PROM_RULES:-}" ] && printf "rule_files:\n  - '%s'\n" "$PROM_RULES"
+        printf 'scrape_configs:\n'
         for _pr_j in "$@"; do
             _pr_t=${_pr_j#*=}
             [ "$_pr_t" = self ] && _pr_t=127.0.0.1:$PROM_PORT
