@@ -49,9 +49,9 @@ typedef enum fig {
 static const struct {
     const char *name;
     fl_kind kind;
-    int worse;             /* +1: up is worse; -1: down is worse */
-    const char *examples;  /* store_route_examples' figure, NULL none */
-    double scale;          /* the stored level in the figure's unit: rates in % points */
+    int worse;            /* +1: up is worse; -1: down is worse */
+    const char *examples; /* store_route_examples' figure, NULL none */
+    double scale;         /* the stored level in the figure's unit: rates in % points */
 } k_figs[N_FIGS] = {
     [F_MOS] = {"mos", FL_MEAN, -1, "mos", 1},
     [F_DNSMOS] = {"dnsmos", FL_MEAN, -1, "mos", 1},
@@ -186,7 +186,7 @@ static int scan_route(store *s, store_dim d, const char *name, const char *from_
     }
     int rc = 0;
     fl_bin *bins = rs.n ? malloc(rs.n * sizeof(*bins)) : NULL;
-    char (*hours)[16] = rs.n ? malloc(rs.n * sizeof(*hours)) : NULL;
+    char(*hours)[16] = rs.n ? malloc(rs.n * sizeof(*hours)) : NULL;
     if (rs.n && (!bins || !hours)) {
         snprintf(why, n, "out of memory");
         rc = -1;
@@ -284,8 +284,8 @@ static int scan_route(store *s, store_dim d, const char *name, const char *from_
     return rc;
 }
 
-int pl_routes_scan(store *s, double now, pl_route_change_fn on_new, void *user,
-                   pl_routes_stats *st, char *why, size_t n)
+int pl_routes_scan(store *s, double now, pl_route_change_fn on_new, void *user, pl_routes_stats *st,
+                   char *why, size_t n)
 {
     memset(st, 0, sizeof(*st));
     if (n)
@@ -327,12 +327,12 @@ char *pl_route_change_json(const store_route_change *c)
     strftime(t0, sizeof(t0), "%Y-%m-%dT%H:%M:%SZ", &ta);
     strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", &tb);
     json_t *ex = json_loads(c->examples[0] ? c->examples : "[]", 0, NULL);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:f,s:s,s:o}", "event",
-                          "route_change", "dim", store_dim_name(c->dim), "name", c->name, "figure",
-                          c->figure, "direction", c->direction, "since", t0, "found", t1, "before",
-                          c->before, "after", c->after, "size", c->after - c->before, "calls",
-                          c->calls, "method", c->method, "examples",
-                          json_is_array(ex) ? ex : json_array());
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:f,s:s,s:o}", "event", "route_change",
+                  "dim", store_dim_name(c->dim), "name", c->name, "figure", c->figure, "direction",
+                  c->direction, "since", t0, "found", t1, "before", c->before, "after", c->after,
+                  "size", c->after - c->before, "calls", c->calls, "method", c->method, "examples",
+                  json_is_array(ex) ? ex : json_array());
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     return s;

@@ -209,11 +209,11 @@ static json_t *change_json(const store_route_change *c)
     strftime(t0, sizeof(t0), "%Y-%m-%dT%H:%M:%SZ", &ta);
     strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", &tb);
     json_t *ex = json_loads(c->examples[0] ? c->examples : "[]", 0, NULL);
-    return json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:I,s:s,s:o}", "figure", c->figure,
-                     "direction", c->direction, "since", t0, "found", t1, "before",
-                     rounded(c->before, 3), "after", rounded(c->after, 3), "size",
-                     rounded(c->after - c->before, 3), "calls", (json_int_t)c->calls, "method",
-                     c->method, "examples", json_is_array(ex) ? ex : json_array());
+    return json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:I,s:s,s:o}", "figure", c->figure, "direction",
+                     c->direction, "since", t0, "found", t1, "before", rounded(c->before, 3),
+                     "after", rounded(c->after, 3), "size", rounded(c->after - c->before, 3),
+                     "calls", (json_int_t)c->calls, "method", c->method, "examples",
+                     json_is_array(ex) ? ex : json_array());
 }
 
 typedef struct changes_acc {
@@ -313,11 +313,11 @@ enum MHD_Result svc_qa_routes(req *r, const char *data, size_t *size)
                                                        k_figs[f].name, "before", rounded(f0, 3),
                                                        "now", rounded(f1, 3), "z", rounded(z, 1)));
         }
-        json_array_append_new(
-            list, json_pack("{s:s,s:o,s:o,s:o,s:O,s:i}", "name", x->name, "figures",
-                            figs_json(&x->cur), "previous",
-                            x->has_prev ? figs_json(&x->prev) : json_null(), "worse", worse,
-                            "changes", x->changes, "worse_changes", x->worse_changes));
+        json_array_append_new(list, json_pack("{s:s,s:o,s:o,s:o,s:O,s:i}", "name", x->name,
+                                              "figures", figs_json(&x->cur), "previous",
+                                              x->has_prev ? figs_json(&x->prev) : json_null(),
+                                              "worse", worse, "changes", x->changes,
+                                              "worse_changes", x->worse_changes));
     }
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:b,s:i}", "dim", store_dim_name(d), "from",
                           from, "to", to, "previous_from", pfrom, "previous_to", pto, "routes",
@@ -341,8 +341,8 @@ static int take_row(void *user, const char *name, const char *key, const store_r
 
 static int take_cause(void *user, const char *kind, const char *cause, int64_t n)
 {
-    json_array_append_new(user, json_pack("{s:s,s:s,s:I}", "kind", kind, "cause", cause,
-                                          (json_int_t)n));
+    json_array_append_new(user,
+                          json_pack("{s:s,s:s,s:I}", "kind", kind, "cause", cause, (json_int_t)n));
     return 0;
 }
 
@@ -415,8 +415,8 @@ enum MHD_Result svc_qa_route(req *r, const char *data, size_t *size)
                          name, days);
         return svc_send(r);
     }
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "dim", store_dim_name(d),
-                          "name", name, "from", from, "to", to, "days", dayrows, "hours", hours,
-                          "causes", causes, "changes", changes, "worst_calls", worst);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "dim", store_dim_name(d), "name",
+                          name, "from", from, "to", to, "days", dayrows, "hours", hours, "causes",
+                          causes, "changes", changes, "worst_calls", worst);
     return svc_qa_send(r, 200, o);
 }
