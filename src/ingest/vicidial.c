@@ -829,7 +829,8 @@ static int read_attempts(ingest_vicidial *v, char *msg, size_t n)
             att_text(v, A_SIP_REASON, x->sip_hangup_reason, sizeof(x->sip_hangup_reason));
             att_text(v, A_CALLER, x->caller_code, sizeof(x->caller_code));
             double q850 = att_num(v, A_Q850), sip = att_num(v, A_SIP);
-            x->hangup_cause = q850 >= 0 && q850 < 1000 ? (int)q850 : -1;
+            /* ViciDial writes 0 for no cause (its column's default): no Q.850 cause is 0 */
+            x->hangup_cause = q850 > 0 && q850 < 1000 ? (int)q850 : -1;
             x->sip_hangup_cause = sip >= 0 && sip < 1000 ? (int)sip : -1;
             x->dial_time = att_num(v, A_DIAL);
             x->answered_time = att_num(v, A_ANSWERED);

@@ -65,6 +65,27 @@ enum MHD_Result svc_qa_badges(req *r, const char *data, size_t *size)
 }
 
 /* A call as the API shows it: the old service's fields, then callqa's. */
+/* The call's route (docs/routes.md): the dialer's (or a pattern's) carrier, server and DID, its
+ * campaign, and what a capture matched to it said of the far end and the network; each null
+ * when unknown, for every call (one not analysed yet has no capture's figures). */
+static json_t *route_of(const store_val *c, int n)
+{
+    json_t *rt = json_object();
+    static const struct {
+        const char *key, *col;
+        int digits; /* -1 text */
+    } k_route[] = {{"carrier", "carrier", -1},      {"server", "server_ip", -1},
+                   {"campaign", "campaign_id", -1}, {"did", "did", -1},
+                   {"trunk", "sip_trunk", -1},      {"user_agent", "sip_user_agent", -1},
+                   {"codec", "sip_codec", -1},      {"pdd_ms", "sip_pdd_ms", 0},
+                   {"loss_pct", "net_loss_pct", 2}, {"jitter_ms", "net_jitter_ms", 1}};
+    for (size_t k = 0; k < sizeof(k_route) / sizeof(k_route[0]); k++) {
+        const store_val *v = svc_qa_col(c, n, k_route[k].col);
+        json_object_set_new(rt, k_route[k].key, v ? svc_qa_val(v, k_route[k].digits) : json_null());
+    }
+    return rt;
+}
+
 json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
 {
     (void)u;
@@ -136,6 +157,7 @@ json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
     const store_val *stg = svc_qa_col(c, n, "stages");
     json_t *stages = stg && stg->t == SV_TEXT ? json_loads(stg->s, 0, NULL) : NULL;
     json_object_set_new(o, "stages", stages ? stages : json_object());
+    json_object_set_new(o, "route", route_of(c, n));
     if (svc_qa_is_null(c, n, "legs")) {
         json_object_set_new(o, "analysis", json_null());
         json_object_set_new(o, "badges", json_null());
@@ -181,22 +203,6 @@ json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
     const store_val *dr = svc_qa_col(c, n, "dropouts_per_min");
     json_object_set_new(a, "dropouts_per_min", dr ? svc_qa_val(dr, 2) : json_null());
     json_object_set_new(o, "analysis", a);
-    /* the call's route (docs/routes.md): the dialer's (or a pattern's) carrier, server and DID,
-     * its campaign, and what a capture matched to it said of the far end and the network */
-    json_t *rt = json_object();
-    static const struct {
-        const char *key, *col;
-        int digits; /* -1 text */
-    } k_route[] = {{"carrier", "carrier", -1},      {"server", "server_ip", -1},
-                   {"campaign", "campaign_id", -1}, {"did", "did", -1},
-                   {"trunk", "sip_trunk", -1},      {"user_agent", "sip_user_agent", -1},
-                   {"codec", "sip_codec", -1},      {"pdd_ms", "sip_pdd_ms", 0},
-                   {"loss_pct", "net_loss_pct", 2}, {"jitter_ms", "net_jitter_ms", 1}};
-    for (size_t k = 0; k < sizeof(k_route) / sizeof(k_route[0]); k++) {
-        const store_val *v = svc_qa_col(c, n, k_route[k].col);
-        json_object_set_new(rt, k_route[k].key, v ? svc_qa_val(v, k_route[k].digits) : json_null());
-    }
-    json_object_set_new(o, "route", rt);
     return o;
 }
 

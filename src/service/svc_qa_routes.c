@@ -341,8 +341,8 @@ static int take_row(void *user, const char *name, const char *key, const store_r
 
 static int take_cause(void *user, const char *kind, const char *cause, int64_t n)
 {
-    json_array_append_new(user,
-                          json_pack("{s:s,s:s,s:I}", "kind", kind, "cause", cause, (json_int_t)n));
+    json_array_append_new(
+        user, json_pack("{s:s,s:s,s:I}", "kind", kind, "cause", cause, "n", (json_int_t)n));
     return 0;
 }
 

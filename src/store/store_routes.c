@@ -164,8 +164,8 @@ static void sql_make(void)
                      ">= $1 AND x.hour < $3 AND %s IS NOT NULL AND %s <> '' AND x.dialstatus IS "
                      "NOT NULL GROUP BY %s, x.dialstatus UNION ALL SELECT $2, %s, $1, 'q850', "
                      "CAST(x.hangup_cause AS TEXT), COUNT(*) FROM call_attempts x WHERE x.hour >= "
-                     "$1 AND x.hour < $3 AND %s IS NOT NULL AND %s <> '' AND x.hangup_cause IS "
-                     "NOT NULL GROUP BY %s, x.hangup_cause UNION ALL SELECT $2, %s, $1, 'sip', "
+                     "$1 AND x.hour < $3 AND %s IS NOT NULL AND %s <> '' AND x.hangup_cause > 0 "
+                     "GROUP BY %s, x.hangup_cause UNION ALL SELECT $2, %s, $1, 'sip', "
                      "CAST(x.sip_hangup_cause AS TEXT), COUNT(*) FROM call_attempts x WHERE "
                      "x.hour >= $1 AND x.hour < $3 AND %s IS NOT NULL AND %s <> '' AND "
                      "x.sip_hangup_cause > 0 GROUP BY %s, x.sip_hangup_cause",

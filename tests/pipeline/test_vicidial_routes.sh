@@ -447,11 +447,10 @@ want = {"1": {"carrier": "telco_a", "server": "10.0.0.1", "campaign": "SALES", "
 for rid, w in want.items():
     st, o = get("/api/qa/call/" + rid)
     r = (o or {}).get("route") or {}
-    # TODO: a call without an analysis (8: skipped) has no "route" at all: svc_qa_calls.c returns
-    # before it when "legs" is NULL, though its carrier, server and campaign are the call's
+    # a call without an analysis (8: skipped) has its route too: the call's carrier, server and
+    # campaign (once left out when "legs" was NULL)
     check("/api/qa/call/%s: its route (%s)" % (rid, w["carrier"]),
-          st == 200 and {k: r.get(k) for k in w} == w and r.get("trunk") is None, (st, r),
-          "an unanalysed call's route is left out (src/service/svc_qa_calls.c)" if rid == "8" else "")
+          st == 200 and {k: r.get(k) for k in w} == w and r.get("trunk") is None, (st, r))
 
 for path in ("/api/qa/routes?dim=carrier", "/api/qa/route/carrier:telco_a"):
     st, o = get(path, agent)
