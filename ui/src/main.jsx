@@ -9,6 +9,7 @@ import { QaView, FlaggedView } from './views/qa.jsx';
 import { AgentView } from './views/agent.jsx';
 import { OpsView } from './views/ops.jsx';
 import { LiveView } from './views/livecalls.jsx';
+import { RoutesView, RouteView } from './views/routes.jsx';
 
 const THEME_KEY = 'callqa.theme';
 const EXPIRES_KEY = 'callqa.session_expires';
@@ -107,6 +108,7 @@ const NAV = [
   ['calls', 'Calls', 'agent'],
   ['qa', 'QA summary', 'analyst'],
   ['flagged', 'Flagged queue', 'agent'],
+  ['routes', 'Routes', 'analyst'],
   ['ops', 'Operations', 'analyst'],
   ['live', 'Live', 'supervisor'],
 ];
@@ -130,6 +132,9 @@ function Shell({ session, onLogout }) {
   else if (view === 'qa' && can('analyst')) body = <QaView query={query} />;
   else if (view === 'flagged') body = <FlaggedView query={query} />;
   else if (view === 'ops' && can('analyst')) body = <OpsView />;
+  // shown to every role: one that may not see routes is told so in words (the service's 403)
+  else if (view === 'routes') body = <RoutesView query={query} />;
+  else if (view === 'route' && parts[1]) body = <RouteView key={parts[1]} id={parts[1]} query={query} />;
   else body = <CallsView query={query} />;
   return (
     <>
@@ -137,8 +142,8 @@ function Shell({ session, onLogout }) {
       <header class="top">
         <a class="brand" href="#/calls">callqa</a>
         <nav aria-label="Views">
-          {NAV.filter(([k, , least]) => can(least) && (k !== 'live' || liveCalls)).map(([k, label]) => (
-            <a href={`#/${k}`} aria-current={view === k || (k === 'calls' && view === 'call') ? 'page' : undefined}>{label}</a>
+          {NAV.filter(([k, , least]) => can(least) && (k !== 'live' || liveCalls) && (k !== 'routes' || !session.scoped)).map(([k, label]) => (
+            <a href={`#/${k}`} aria-current={view === k || (k === 'calls' && view === 'call') || (k === 'routes' && view === 'route') ? 'page' : undefined}>{label}</a>
           ))}
         </nav>
         <span class="spacer" />
