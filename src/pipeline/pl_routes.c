@@ -54,7 +54,7 @@ static const struct {
     double scale;         /* the stored level in the figure's unit: rates in % points */
 } k_figs[N_FIGS] = {
     [F_MOS] = {"mos", FL_MEAN, -1, "mos", 1},
-    [F_DNSMOS] = {"dnsmos", FL_MEAN, -1, "mos", 1},
+    [F_DNSMOS] = {"dnsmos", FL_MEAN, -1, "dnsmos", 1},
     [F_NET_MOS] = {"net_mos", FL_MEAN, -1, "net_mos", 1},
     [F_LOSS] = {"loss", FL_MEAN, +1, "loss", 1},
     [F_JITTER] = {"jitter", FL_MEAN, +1, "jitter", 1},
@@ -62,7 +62,7 @@ static const struct {
     [F_ONE_WAY] = {"one_way", FL_RATE, +1, "one_way", 100},
     [F_DEAD_AIR] = {"dead_air", FL_RATE, +1, "dead_air", 100},
     [F_DROPOUTS] = {"dropouts", FL_MEAN, +1, "dropouts", 1},
-    [F_CLIPPING] = {"clipping", FL_RATE, +1, NULL, 100},
+    [F_CLIPPING] = {"clipping", FL_RATE, +1, "clipping", 100},
     [F_SCORE] = {"score", FL_MEAN, -1, "score", 1},
     [F_ANSWERED] = {"answered", FL_RATE, -1, NULL, 100},
     [F_DIAL] = {"dial", FL_MEAN, +1, NULL, 1},

@@ -74,7 +74,7 @@ enum {
     K_HOURS_SUM,
     K_REBUILD_DAYS,
     K_EXAMPLES, /* + N_EXAMPLE_FIGS */
-    K_END = K_EXAMPLES + 8
+    K_END = K_EXAMPLES + 10
 };
 _Static_assert(K_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS");
 
@@ -839,23 +839,28 @@ int store_route_changes(store *s, store_dim d, const char *name, double since, i
     return res;
 }
 
-/* The figures a route's worst calls are ranked by: the column, and whether low is worse. */
+/* The figures a route's worst calls are ranked by: the value (NULL: the call does not show the
+ * figure: a MOS of the other model, a call without one-way audio or dead air), and whether low
+ * is worse. A rate's calls are those that have it, the longest dead air first (10 s and 0.1 %:
+ * STORE_ROUTE_DEAD_AIR_SEC and STORE_ROUTE_CLIPPING_PCT, written out). */
 static const struct {
     const char *figure, *expr;
     bool low_worse;
 } k_example_figs[] = {
-    {"mos", MOS_MEAN, true},
+    {"mos", NISQA, true},
+    {"dnsmos", DNSMOS, true},
     {"net_mos", "a.net_mos", true},
     {"loss", "a.net_loss_pct", false},
     {"jitter", "a.net_jitter_ms", false},
-    {"one_way", "a.one_way", false},
-    {"dead_air", "a.dead_air_sec", false},
+    {"one_way", "(CASE WHEN a.one_way = 1 THEN c.length_sec END)", false},
+    {"dead_air", "(CASE WHEN a.dead_air_sec >= 10 THEN a.dead_air_sec END)", false},
     {"dropouts", "a.dropouts_per_min", false},
     {"score", "sc.total_score", true},
+    {"clipping", "(CASE WHEN a.clipping_pct >= 0.1 THEN a.clipping_pct END)", false},
 };
 #define N_EXAMPLE_FIGS (int)(sizeof(k_example_figs) / sizeof(k_example_figs[0]))
-_Static_assert(sizeof(k_example_figs) / sizeof(k_example_figs[0]) == 8,
-               "K_EXAMPLES has room for 8 figures' statements");
+_Static_assert(sizeof(k_example_figs) / sizeof(k_example_figs[0]) == 10,
+               "K_EXAMPLES has room for 10 figures' statements");
 
 int store_route_examples(store *s, store_dim d, const char *name, const char *figure,
                          const char *from, const char *to, char (*ids)[65], int max, int *n)

@@ -123,8 +123,8 @@ typedef struct store_route_change {
     store_dim dim;
     char name[65], figure[24];
     double t_start, t_found, before, after, calls;
-    char direction[8]; /* "worse" or "better" */
-    char method[160];
+    char direction[8];  /* "worse" or "better" */
+    char method[400];   /* fl_method()'s sentence */
     char examples[512]; /* JSON array of the worst calls' recording ids */
     double found;       /* when it was stored, UTC s */
 } store_route_change;
@@ -137,8 +137,9 @@ typedef int (*store_change_fn)(void *user, const store_route_change *c);
 int store_route_changes(store *s, store_dim d, const char *name, double since, int limit,
                         store_change_fn fn, void *user);
 /* The worst calls of a route in hours [from, to] ("YYYY-MM-DD HH") for a figure ("mos",
- * "net_mos", "loss", "jitter", "one_way", "dead_air", "dropouts", "score"): up to max calls'
- * recording ids into ids, *n. 0, or -1 (an unknown figure: -1, store_errmsg says so). */
+ * "dnsmos", "net_mos", "loss", "jitter", "one_way", "dead_air", "dropouts", "score", "clipping";
+ * a rate's calls are those that have it): up to max calls' recording ids into ids, *n. 0, or -1 (an
+ * unknown figure: -1, store_errmsg says so). */
 int store_route_examples(store *s, store_dim d, const char *name, const char *figure,
                          const char *from, const char *to, char (*ids)[65], int max, int *n);
 
