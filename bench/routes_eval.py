@@ -195,6 +195,8 @@ def main():
                        "false_alarms_per_route_year": rate_s,
                        "other_changes_degraded": len(fa_degr), "linked_net_mos": n_linked,
                        "degraded_route_years": ry_d, "changes": len(changes),
+                       "false_alarm_list": [{"name": c["name"], "figure": c["figure"],
+                                             "direction": c["direction"]} for c in fa_stable],
                        "failures": failures}, f, indent=1)
             f.write("\n")
     if failures:
