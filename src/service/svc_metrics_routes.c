@@ -230,7 +230,8 @@ int svc_metrics_routes(FILE *out, store *st)
             break;
         /* the busiest of the day named, the rest summed under _other */
         rt_dim *x = &dims[d];
-        qsort(x->r, (size_t)x->n, sizeof(*x->r), by_day_calls);
+        if (x->n > 1)
+            qsort(x->r, (size_t)x->n, sizeof(*x->r), by_day_calls);
         if (x->n > SVC_ROUTE_METRICS_MAX) {
             rt_row other;
             memset(&other, 0, sizeof(other));

@@ -198,24 +198,6 @@ static int take_total(void *user, const char *name, const char *key, const store
     return 0;
 }
 
-/* A change as the API names it. */
-static json_t *change_json(const store_route_change *c)
-{
-    char t0[32], t1[32];
-    time_t a = (time_t)c->t_start, b = (time_t)c->t_found;
-    struct tm ta, tb;
-    gmtime_r(&a, &ta);
-    gmtime_r(&b, &tb);
-    strftime(t0, sizeof(t0), "%Y-%m-%dT%H:%M:%SZ", &ta);
-    strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", &tb);
-    json_t *ex = json_loads(c->examples[0] ? c->examples : "[]", 0, NULL);
-    return json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:I,s:s,s:o}", "figure", c->figure, "direction",
-                     c->direction, "since", t0, "found", t1, "before", rounded(c->before, 3),
-                     "after", rounded(c->after, 3), "size", rounded(c->after - c->before, 3),
-                     "calls", (json_int_t)c->calls, "method", c->method, "examples",
-                     json_is_array(ex) ? ex : json_array());
-}
-
 typedef struct changes_acc {
     routes_acc *routes; /* the list's (each change into its route), or NULL */
     json_t *arr;        /* one route's */
@@ -225,13 +207,13 @@ static int take_change(void *user, const store_route_change *c)
 {
     changes_acc *a = user;
     if (a->arr) {
-        json_array_append_new(a->arr, change_json(c));
+        json_array_append_new(a->arr, pl_route_change_object(c));
         return 0;
     }
     route_acc *r = route_find(a->routes, c->name, false);
     if (!r)
         return 0; /* a route with no calls in the window: its change is older news */
-    json_array_append_new(r->changes, change_json(c));
+    json_array_append_new(r->changes, pl_route_change_object(c));
     r->worse_changes += !strcmp(c->direction, "worse");
     return 0;
 }
@@ -301,7 +283,8 @@ enum MHD_Result svc_qa_routes(req *r, const char *data, size_t *size)
                 x->worst_z = z;
         }
     }
-    qsort(a.r, (size_t)a.n, sizeof(*a.r), rank_cmp);
+    if (a.n > 1)
+        qsort(a.r, (size_t)a.n, sizeof(*a.r), rank_cmp);
     for (int i = 0; i < a.n; i++) {
         route_acc *x = &a.r[i];
         json_t *worse = json_array();

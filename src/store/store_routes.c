@@ -479,7 +479,8 @@ static int attempts_tx(store *s, void *arg)
             return STORE_ERR;
     }
     /* the hours touched, in order, each day's lock taken once in that order (PostgreSQL) */
-    qsort(g->hours, (size_t)g->n_hours, sizeof(*g->hours), hour_cmp);
+    if (g->n_hours > 1)
+        qsort(g->hours, (size_t)g->n_hours, sizeof(*g->hours), hour_cmp);
     char day[11] = "";
     for (int i = 0; i < g->n_hours; i++)
         if (strncmp(g->hours[i], day, 10)) {
