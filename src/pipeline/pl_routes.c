@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "pipeline.h"
+#include "pl_service.h"
 #include "../fleet/fleet.h"
 #include "../store/store_routes.h"
 
@@ -317,7 +318,8 @@ int pl_routes_scan(store *s, double now, pl_route_change_fn on_new, void *user, 
     return 0;
 }
 
-char *pl_route_change_json(const store_route_change *c)
+/* pl_service.h */
+json_t *pl_route_change_object(const store_route_change *c)
 {
     char t0[32], t1[32];
     time_t a = (time_t)c->t_start, b = (time_t)c->t_found;
@@ -327,13 +329,22 @@ char *pl_route_change_json(const store_route_change *c)
     strftime(t0, sizeof(t0), "%Y-%m-%dT%H:%M:%SZ", &ta);
     strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", &tb);
     json_t *ex = json_loads(c->examples[0] ? c->examples : "[]", 0, NULL);
-    json_t *o =
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:f,s:s,s:o}", "event", "route_change",
-                  "dim", store_dim_name(c->dim), "name", c->name, "figure", c->figure, "direction",
-                  c->direction, "since", t0, "found", t1, "before", c->before, "after", c->after,
-                  "size", c->after - c->before, "calls", c->calls, "method", c->method, "examples",
-                  json_is_array(ex) ? ex : json_array());
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    return json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:I,s:s,s:o}", "figure", c->figure, "direction",
+                     c->direction, "since", t0, "found", t1, "before",
+                     round(c->before * 1000) / 1000, "after", round(c->after * 1000) / 1000, "size",
+                     round((c->after - c->before) * 1000) / 1000, "calls", (json_int_t)c->calls,
+                     "method", c->method, "examples", json_is_array(ex) ? ex : json_array());
+}
+
+char *pl_route_change_json(const store_route_change *c)
+{
+    json_t *o = pl_route_change_object(c);
+    if (o) {
+        json_object_set_new(o, "event", json_string("route_change"));
+        json_object_set_new(o, "dim", json_string(store_dim_name(c->dim)));
+        json_object_set_new(o, "name", json_string(c->name));
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     return s;
 }

@@ -279,4 +279,11 @@ int pl_tx_import(const cfg_settings *c, store *st, int64_t call_id, const char *
                  const char *speaker, pl_tx_imported *out);
 void pl_tx_imported_free(pl_tx_imported *x);
 
+/* ---- routes (pl_routes.c) ------------------------------------------------------------------- */
+
+struct store_route_change;
+/* A change found on a route as the API and the webhook name it (a new JSON object): figure,
+ * direction, since and found (ISO 8601 UTC), before, after, size, calls, method, examples. */
+struct json_t *pl_route_change_object(const struct store_route_change *c);
+
 #endif /* CQ_PL_SERVICE_H */
