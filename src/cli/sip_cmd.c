@@ -323,6 +323,17 @@ static void on_hep_error(void *user, const char *why)
     cq_cli_tprintf(stderr, "callqa sip --hep: a call's capture not written: %s\n", why);
 }
 
+static void on_hep_refused(void *user, const char *addr)
+{
+    (void)user;
+    cq_cli_tprintf(stderr,
+                   "callqa sip --hep: HEP from %s refused: the allow list (--hep-allow, hep_allow; "
+                   "loopback when unset) leaves it out, so nothing it sends is filed. A proxy on "
+                   "this machine sends from its SIP address, not 127.0.0.1: allow it with "
+                   "--hep-allow %s (further packets from it are counted, not said again)\n",
+                   addr, addr);
+}
+
 static int hep_collect(const cfg_settings *c)
 {
     char host[256], port[8], key[1100] = "", msg[300];
@@ -344,7 +355,7 @@ static int hep_collect(const cfg_settings *c)
     p.max_conns = c->hep_max_conns, p.max_conns_per_addr = c->hep_conns_per_addr;
     p.conn_first_sec = c->hep_conn_first_sec, p.conn_idle_sec = c->hep_conn_idle_sec;
     p.dir_max_mb = c->hep_dir_max_mb;
-    p.on_call = on_hep_call, p.on_error = on_hep_error;
+    p.on_call = on_hep_call, p.on_error = on_hep_error, p.on_refused = on_hep_refused;
     cq_err err;
     cq_err_clear(&err);
     lv_hep *s = lv_hep_create(&p, &err);

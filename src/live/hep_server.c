@@ -123,6 +123,8 @@ struct lv_hep {
     int uport, tport;
     allow allow[ALLOW_MAX];
     int n_allow;
+    allow said[ALLOW_MAX]; /* the refused senders already said (on_refused), the first ALLOW_MAX */
+    int n_said;
     char *key; /* a copy: the caller may wipe its own */
     size_t key_len;
     conn *conns;
@@ -708,6 +710,27 @@ static void timers(lv_hep *s, double now)
     }
 }
 
+/* A sender refused: counted, and the first packet of each of the first ALLOW_MAX senders said at
+ * once (on_refused), so that a proxy sending from an address the list leaves out is seen while
+ * the collector runs, not only in the counts at its stop. */
+static void refused(lv_hep *s, uint8_t fam, const uint8_t a[16])
+{
+    s->st.refused_addr++;
+    if (!s->p.on_refused || s->n_said == ALLOW_MAX)
+        return;
+    for (int i = 0; i < s->n_said; i++)
+        if (s->said[i].fam == fam && !memcmp(s->said[i].a, a, 16))
+            return;
+    allow *w = &s->said[s->n_said++];
+    w->fam = fam;
+    memcpy(w->a, a, 16);
+    w->bits = fam == 4 ? 32 : 128;
+    char text[INET6_ADDRSTRLEN];
+    if (!inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, text, sizeof(text)))
+        snprintf(text, sizeof(text), "?");
+    s->p.on_refused(s->p.user, text);
+}
+
 static void udp_read(lv_hep *s)
 {
     static uint8_t buf[65536];
@@ -722,7 +745,7 @@ static void udp_read(lv_hep *s)
         uint16_t port;
         addr_of(&ss, &fam, a, &port);
         if (!allowed(s, fam, a)) {
-            s->st.refused_addr++;
+            refused(s, fam, a);
             continue;
         }
         hep_packet(s, buf, (size_t)n, fam, a, port);
@@ -741,7 +764,7 @@ static void tcp_accept(lv_hep *s)
         uint16_t port;
         addr_of(&ss, &fam, a, &port);
         if (!allowed(s, fam, a)) {
-            s->st.refused_addr++;
+            refused(s, fam, a);
             close(fd);
             continue;
         }

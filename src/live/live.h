@@ -981,9 +981,12 @@ typedef struct lv_hep_params {
                                 closed (300) */
     int64_t dir_max_mb;      /* the folder's files at most this many MiB (10240): a capture
                                 that would pass it is not written, counted and said */
-    /* called on the run thread: a call written; a capture that could not be written */
+    /* called on the run thread: a call written; a capture that could not be written; the first
+     * packet (or connection) of a sender the allow list refuses (its address as text; once a
+     * sender, for the first 64 senders; NULL: only counted) */
     void (*on_call)(void *user, const lv_hep_call *c);
     void (*on_error)(void *user, const char *why);
+    void (*on_refused)(void *user, const char *addr);
     void *user;
 } lv_hep_params;
 

@@ -139,6 +139,26 @@ static bool seen_before(const net_capture *c, const net_sip_dialog *d, size_t up
     return false;
 }
 
+/* Is this message a copy of one captured just before it: the same bytes between the same
+ * addresses and ports within NET_MIRROR_SEC? A tracer that mirrors each message twice (Kamailio's
+ * siptrace in its script mode sends a request twice within a quarter of a millisecond) makes such
+ * copies; an agent sending again waits its timer (T1, 500 ms) first. */
+#define NET_MIRROR_SEC 0.001
+static bool mirrored(const net_capture *c, const net_sip_dialog *d, size_t upto,
+                     const net_sip_msg *m)
+{
+    for (size_t i = upto; i-- > 0;) {
+        const net_sip_msg *o = &c->sip[d->msgs[i]];
+        if (m->rel_sec - o->rel_sec > NET_MIRROR_SEC)
+            return false;
+        if (o->len == m->len && o->sport == m->sport && o->dport == m->dport &&
+            net_addr_equal(&o->src, &m->src) && net_addr_equal(&o->dst, &m->dst) &&
+            !memcmp(o->text, m->text, m->len))
+            return true;
+    }
+    return false;
+}
+
 static void facts(const net_capture *c, net_sip_dialog *d)
 {
     const net_sip_msg *first = &c->sip[d->msgs[0]];
@@ -166,7 +186,9 @@ static void facts(const net_capture *c, net_sip_dialog *d)
     for (size_t i = 0; i < d->n_msgs; i++) {
         const net_sip_msg *m = &c->sip[d->msgs[i]];
         bool again = seen_before(c, d, i, m);
-        d->retransmissions += again;
+        bool copy = again && mirrored(c, d, i, m);
+        d->retransmissions += again && !copy;
+        d->mirrored += copy;
         bool invite = !strcmp(m->cseq_method, "INVITE");
         if (m->request && !strcmp(m->method, "INVITE")) {
             net_sdp sdp;

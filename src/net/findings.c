@@ -354,6 +354,14 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d, size_t max)
                             who, d->retransmissions, d->retransmissions == 1 ? " was" : "s were");
         net__finding_value(f, CQ_VINT("retransmissions", d->retransmissions));
     }
+    if (d->mirrored) {
+        cq_finding *f = add(&b, "sip_mirrored", CQ_SEV_INFO,
+                            "%s: %d message%s captured twice within 1 ms, byte for byte: a "
+                            "tracer's mirror (Kamailio's siptrace, say), not %s sent again",
+                            who, d->mirrored, d->mirrored == 1 ? " was" : "s were",
+                            d->mirrored == 1 ? "a message" : "messages");
+        net__finding_value(f, CQ_VINT("mirrored", d->mirrored));
+    }
     if (d->info_digits[0]) {
         cq_finding *f = add(&b, "sip_info_dtmf", CQ_SEV_INFO, "%s: DTMF sent in SIP INFO: %s", who,
                             d->info_digits);

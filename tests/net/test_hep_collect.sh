@@ -153,6 +153,14 @@ start allow --hep-allow 127.0.0.1/32
 python3 "$HERE/hep_send.py" --bind 127.0.0.2 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" > /dev/null
 python3 "$HERE/hep_send.py" --tcp --bind 127.0.0.2 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" \
     > /dev/null 2>&1
+# said while the collector runs, once for the sender (a proxy on the same machine sends from its
+# SIP address: before, nothing was said until the collector stopped and gave its counts)
+said_refused() { grep -q 'HEP from 127.0.0.2 refused.*--hep-allow 127.0.0.2' "$T/allow.err"; }
+check "a refused sender is said at once, with how to allow it, while the collector runs" \
+    wait_until 60 said_refused
+check "(the collector still running then)" kill -0 "$PID"
+check "and said once for all its packets and connections" \
+    sh -c "[ \$(grep -c 'HEP from 127.0.0.2 refused' '$T/allow.err') -eq 1 ]"
 stop
 a=$(count allow 'by address')
 check_udp "$(drops "$T/allow.drops")" "an address not allowed: refused, nothing written ($a)" sh -c "[ $a -ge 11 ] && [ -z \"\$(ls '$T/allow')\" ]"
