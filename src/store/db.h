@@ -48,7 +48,7 @@ int db_exec(db *d, const char *sql);
 /* A statement, prepared once and kept by the connection under `key` (an index below
  * DB_MAX_STMTS that names the statement: the same key must always name the same SQL). NULL on
  * error. */
-#define DB_MAX_STMTS 448
+#define DB_MAX_STMTS 512
 db_stmt *db_stmt_get(db *d, int key, const char *sql);
 /* Bind parameter $n (1-based). Text is copied. */
 void db_bind_int(db_stmt *s, int n, int64_t v);

@@ -77,6 +77,18 @@ static const copy_table k_tables[] = {
     {"voice_profiles", "voice_profiles", "agent, campaign",
      "agent COLLATE \"C\", campaign COLLATE \"C\"", false},
     {"call_files", "call_files", "call_id, path", "call_id, path COLLATE \"C\"", false},
+    {"call_attempts", "call_attempts", "source, uniqueid",
+     "source COLLATE \"C\", uniqueid COLLATE \"C\"", false},
+    {"route_hourly", "route_hourly", "dim, name, hour",
+     "dim COLLATE \"C\", name COLLATE \"C\", hour COLLATE \"C\"", false},
+    {"route_daily", "route_daily", "dim, name, day",
+     "dim COLLATE \"C\", name COLLATE \"C\", day COLLATE \"C\"", false},
+    {"route_causes", "route_causes", "dim, name, day, kind, cause",
+     "dim COLLATE \"C\", name COLLATE \"C\", day COLLATE \"C\", kind COLLATE \"C\", cause "
+     "COLLATE \"C\"",
+     false},
+    {"route_changes", "route_changes", "dim, name, figure, t_start",
+     "dim COLLATE \"C\", name COLLATE \"C\", figure COLLATE \"C\", t_start", false},
 };
 #define N_TABLES (sizeof(k_tables) / sizeof(k_tables[0]))
 

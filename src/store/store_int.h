@@ -129,10 +129,10 @@ enum {
     Q_ROUTE_LINK,         /* a call joined to its dialer attempt (store_routes.c) */
     Q_INT_LAST,           /* below Q_QUERY_FIRST */
     Q_QUERY_FIRST = 104,  /* the API's queries (store_query.c) */
-    Q_COPY_FIRST = 128,   /* store_copy.c's statements: 6 per table and 7, up to 303 */
-    Q_CALLS_FIRST = 304,  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 335 */
-    Q_RETAIN_FIRST = 336, /* retention's and erasure's (store_retain_int.h), up to 391 */
-    Q_ROUTES_FIRST = 400  /* the routes' (store_routes.c), below DB_MAX_STMTS */
+    Q_COPY_FIRST = 128,   /* store_copy.c's statements: 6 per table and 7, up to 308 */
+    Q_CALLS_FIRST = 320,  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 335 */
+    Q_RETAIN_FIRST = 352, /* retention's and erasure's (store_retain_int.h), up to 407 */
+    Q_ROUTES_FIRST = 416  /* the routes' (store_routes.c), below DB_MAX_STMTS */
 };
 
 int store__schema_latest(void);

@@ -54,7 +54,7 @@ enum {
     R_FILE_FIRST, /* two per kind of store_files.c's list (its columns': read, clear) */
     R_END = R_FILE_FIRST + 2 * STORE_FILE_KINDS
 };
-static_assert(R_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS");
+static_assert((int)R_END <= (int)Q_ROUTES_FIRST, "statement keys past the routes' first");
 
 /* ---- the files of a call (store_retain_files.c) ------------------------------------------- */
 

@@ -105,7 +105,10 @@ names = [("calls", "calls"), ("jobs", "jobs"), ("analyses", "analyses"),
          ("workers", "workers"), ("ingest_sources", "ingest_sources"),
          ("job_events", "job_events"), ("daily_stats", "daily_stats"),
          ("day_summary", "day_summary"), ("counters", "counters"),
-         ("users", "users"), ("user_tokens", "user_tokens"), ("audit_log", "audit_log")]
+         ("users", "users"), ("user_tokens", "user_tokens"), ("audit_log", "audit_log"),
+         ("call_attempts", "call_attempts"), ("route_hourly", "route_hourly"),
+         ("route_daily", "route_daily"), ("route_causes", "route_causes"),
+         ("route_changes", "route_changes")]
 for lite, pg in names:
     print(pg, db.execute("SELECT COUNT(*) FROM %s" % lite).fetchone()[0])
 EOF
@@ -173,7 +176,7 @@ check "  the target then holds every transcript and no search row" \
 rc=$?
 cat "$T/run3.out"
 check "run 3 completes, every table verified (status 0)" test $rc = 0
-check "  24 tables verified (call_files the 24th)" test "$(grep -c ' verified$' "$T/run3.out")" = 24
+check "  29 tables verified (the routes' the last five)" test "$(grep -c ' verified$' "$T/run3.out")" = 29
 check "  it copied no call or transcript again" \
     sh -c "grep -q '^calls .* 0 copied now' '$T/run3.out' && grep -q '^transcripts .* 0 copied now' '$T/run3.out'"
 grep '"msg":"store migrated"' "$T/run3.err"
@@ -190,7 +193,7 @@ check "--verify-only passes" test $? = 0
 "$CQ" store migrate --from "$S" --to "$PGU" > "$T/run4.out" 2> "$T/run4.err"
 rc=$?
 check "a fourth run verifies and copies nothing" \
-    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 24 ] && grep -q '\"copied\":0,' '$T/run4.err'"
+    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 29 ] && grep -q '\"copied\":0,' '$T/run4.err'"
 pg_counts callqa > "$T/pg_counts2.txt"
 check "  the counts unchanged by it" cmp -s "$T/lite_counts.txt" "$T/pg_counts2.txt"
 cp "$S" "$T/copy-of-source.db"
