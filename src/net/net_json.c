@@ -243,7 +243,6 @@ json_t *net__dialog_json(const net_sip_dialog *d)
                         d->reason_text[0] ? net_json_wire(d->reason_text) : json_null());
     json_object_set_new(o, "challenges", json_integer(d->challenges));
     json_object_set_new(o, "retransmissions", json_integer(d->retransmissions));
-    json_object_set_new(o, "mirrored", json_integer(d->mirrored));
     json_object_set_new(o, "ack_missing", json_boolean(d->ack_missing));
     json_object_set_new(o, "on_hold", json_boolean(d->on_hold));
     json_object_set_new(o, "resumed", json_boolean(d->resumed));

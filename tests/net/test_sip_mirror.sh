@@ -2,7 +2,7 @@
 # test_sip_mirror.sh - a tracer's mirrored copies are not retransmissions: a corpus call with every
 # SIP request captured twice 0.2 ms apart, byte for byte (Kamailio's siptrace in its script mode
 # mirrors each request so), read by `callqa sip --json`: no retransmission more than the call
-# itself has, each copy counted as `mirrored` and said in a finding (sip_mirrored); the same
+# itself has, each copy counted in a finding (sip_mirrored, its value `mirrored`); the same
 # copies 500 ms apart (an agent's T1: a request sent again) are retransmissions, not mirrored.
 # Before, the mirrored call had "3 messages were sent again".
 #   usage: test_sip_mirror.sh BUILD/callqa SHARED_DIR
@@ -25,7 +25,8 @@ sums() { # sums NAME: "retransmissions mirrored codes" of a capture's dialogs an
 import json, sys
 d = json.load(open('$T/$1.json'))
 codes = sorted(set(f['code'] for f in d.get('findings', []) if f['code'] in ('sip_mirrored', 'sip_retransmissions')))
-print(sum(x['retransmissions'] for x in d['dialogs']), sum(x.get('mirrored', 0) for x in d['dialogs']), ','.join(codes) or '-')"
+mir = sum(f['values']['mirrored'] for f in d.get('findings', []) if f['code'] == 'sip_mirrored')
+print(sum(x['retransmissions'] for x in d['dialogs']), mir, ','.join(codes) or '-')"
 }
 O=$(sums orig) M=$(sums mirror) A=$(sums again)
 echo "# $N requests copied; the call: $O; mirrored: $M; sent again: $A"

@@ -118,8 +118,9 @@ if what == "plain":
     print("# worker %s, /analyze %s, /investigate %r" % (kw, ka, in_band))
     sys.exit(0 if ok else 1)
 # with redaction: the worker's report and /analyze's the same but for what the caller names
+# (and the stored call's route: the dialer's, which a request has none of)
 skip = re.compile(r"^\.(file|inbound\.source|outbound\.source|analysis_time_sec|engine\.analyzers"
-                  r"(\[\d+\])?|redaction(\..*)?)$")
+                  r"(\[\d+\])?|redaction(\..*)?|route(\..*)?)$")
 lw, la = dict(leaves(w)), dict(leaves(a))
 diff = [(p, lw.get(p), la.get(p)) for p in sorted(set(lw) | set(la))
         if not skip.match(p) and not p.startswith(".redaction") and lw.get(p) != la.get(p)]

@@ -457,11 +457,13 @@ def _strings(v, path=""):
 
 def _diff(a, b):
     """The strings of report a that differ from report b's, beside the keyed digits, the
-    redaction object, and the names (B1/S1, the services' folders) and times of the calls."""
+    redaction object, and the names (B1/S1, the services' folders), times and routes (the
+    campaign the redaction is for) of the calls."""
     bs = dict(_strings(b))
     out = []
     for p, v in _strings(a):
-        if p.startswith(".redaction") or p.endswith("digits") or p not in bs:
+        if (p.startswith(".redaction") or p.startswith(".route.") or p.endswith("digits") or
+                p not in bs):
             continue
         w = bs[p]
         same = v.replace("B1", "S1").replace("/svc/", "/plain/") == w
