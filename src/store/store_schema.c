@@ -772,6 +772,46 @@ static const char *const k_pg20[] = {
         "ALTER TABLE analyses ADD COLUMN sip_user_agent TEXT;",                                    \
         "ALTER TABLE analyses ADD COLUMN sip_codec TEXT;",                                         \
         "ALTER TABLE analyses ADD COLUMN sip_pdd_ms " T ";"
+/* The figures of a route's roll-up row (route_hourly, route_daily: store_routes.h's
+ * store_route_figs, in its order), R the type of a sum, I of a count; the attempts' may be NULL. */
+#define ROUTE_FIGS(R, I)                                                                           \
+    " calls " I " NOT NULL,"                                                                       \
+    " analysed " I " NOT NULL,"                                                                    \
+    " mos_sum " R " NOT NULL,"                                                                     \
+    " mos_sq " R " NOT NULL,"                                                                      \
+    " mos_n " I " NOT NULL,"                                                                       \
+    " dnsmos_sum " R " NOT NULL,"                                                                  \
+    " dnsmos_sq " R " NOT NULL,"                                                                   \
+    " dnsmos_n " I " NOT NULL,"                                                                    \
+    " net_mos_sum " R " NOT NULL,"                                                                 \
+    " net_mos_sq " R " NOT NULL,"                                                                  \
+    " net_mos_n " I " NOT NULL,"                                                                   \
+    " loss_sum " R " NOT NULL,"                                                                    \
+    " loss_sq " R " NOT NULL,"                                                                     \
+    " loss_n " I " NOT NULL,"                                                                      \
+    " jitter_sum " R " NOT NULL,"                                                                  \
+    " jitter_sq " R " NOT NULL,"                                                                   \
+    " jitter_n " I " NOT NULL,"                                                                    \
+    " pdd_sum " R " NOT NULL,"                                                                     \
+    " pdd_sq " R " NOT NULL,"                                                                      \
+    " pdd_n " I " NOT NULL,"                                                                       \
+    " one_way " I " NOT NULL,"                                                                     \
+    " one_way_n " I " NOT NULL,"                                                                   \
+    " dead_air " I " NOT NULL,"                                                                    \
+    " dead_air_n " I " NOT NULL,"                                                                  \
+    " dropouts_sum " R " NOT NULL,"                                                                \
+    " dropouts_sq " R " NOT NULL,"                                                                 \
+    " dropouts_n " I " NOT NULL,"                                                                  \
+    " clipping " I " NOT NULL,"                                                                    \
+    " clipping_n " I " NOT NULL,"                                                                  \
+    " score_sum " R " NOT NULL,"                                                                   \
+    " score_sq " R " NOT NULL,"                                                                    \
+    " score_n " I " NOT NULL,"                                                                     \
+    " attempts " I ","                                                                             \
+    " answered " I ","                                                                             \
+    " dial_sum " R ","                                                                             \
+    " dial_sq " R ","                                                                              \
+    " dial_n " I ","
 static const char *const k_v21[] = {
     V21_CALLS("REAL"),
     "CREATE TABLE call_attempts ("
@@ -784,38 +824,12 @@ static const char *const k_v21[] = {
     "CREATE INDEX call_attempts_call ON call_attempts (call_id);",
     "CREATE INDEX call_attempts_lead ON call_attempts (lead_id, call_date);",
     "CREATE TABLE route_hourly ("
-    " dim TEXT NOT NULL, name TEXT NOT NULL, hour TEXT NOT NULL, t REAL NOT NULL,"
-    " calls INTEGER NOT NULL, analysed INTEGER NOT NULL,"
-    " mos_sum REAL NOT NULL, mos_sq REAL NOT NULL, mos_n INTEGER NOT NULL,"
-    " dnsmos_sum REAL NOT NULL, dnsmos_sq REAL NOT NULL, dnsmos_n INTEGER NOT NULL,"
-    " net_mos_sum REAL NOT NULL, net_mos_sq REAL NOT NULL, net_mos_n INTEGER NOT NULL,"
-    " loss_sum REAL NOT NULL, loss_sq REAL NOT NULL, loss_n INTEGER NOT NULL,"
-    " jitter_sum REAL NOT NULL, jitter_sq REAL NOT NULL, jitter_n INTEGER NOT NULL,"
-    " pdd_sum REAL NOT NULL, pdd_sq REAL NOT NULL, pdd_n INTEGER NOT NULL,"
-    " one_way INTEGER NOT NULL, one_way_n INTEGER NOT NULL,"
-    " dead_air INTEGER NOT NULL, dead_air_n INTEGER NOT NULL,"
-    " dropouts_sum REAL NOT NULL, dropouts_sq REAL NOT NULL, dropouts_n INTEGER NOT NULL,"
-    " clipping INTEGER NOT NULL, clipping_n INTEGER NOT NULL,"
-    " score_sum REAL NOT NULL, score_sq REAL NOT NULL, score_n INTEGER NOT NULL,"
-    " attempts INTEGER, answered INTEGER, dial_sum REAL, dial_sq REAL, dial_n INTEGER,"
-    " PRIMARY KEY (dim, name, hour));",
+    " dim TEXT NOT NULL, name TEXT NOT NULL, hour TEXT NOT NULL, t REAL NOT NULL," ROUTE_FIGS(
+        "REAL", "INTEGER") " PRIMARY KEY (dim, name, hour));",
     "CREATE INDEX route_hourly_day ON route_hourly (dim, hour);",
     "CREATE TABLE route_daily ("
-    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL,"
-    " calls INTEGER NOT NULL, analysed INTEGER NOT NULL,"
-    " mos_sum REAL NOT NULL, mos_sq REAL NOT NULL, mos_n INTEGER NOT NULL,"
-    " dnsmos_sum REAL NOT NULL, dnsmos_sq REAL NOT NULL, dnsmos_n INTEGER NOT NULL,"
-    " net_mos_sum REAL NOT NULL, net_mos_sq REAL NOT NULL, net_mos_n INTEGER NOT NULL,"
-    " loss_sum REAL NOT NULL, loss_sq REAL NOT NULL, loss_n INTEGER NOT NULL,"
-    " jitter_sum REAL NOT NULL, jitter_sq REAL NOT NULL, jitter_n INTEGER NOT NULL,"
-    " pdd_sum REAL NOT NULL, pdd_sq REAL NOT NULL, pdd_n INTEGER NOT NULL,"
-    " one_way INTEGER NOT NULL, one_way_n INTEGER NOT NULL,"
-    " dead_air INTEGER NOT NULL, dead_air_n INTEGER NOT NULL,"
-    " dropouts_sum REAL NOT NULL, dropouts_sq REAL NOT NULL, dropouts_n INTEGER NOT NULL,"
-    " clipping INTEGER NOT NULL, clipping_n INTEGER NOT NULL,"
-    " score_sum REAL NOT NULL, score_sq REAL NOT NULL, score_n INTEGER NOT NULL,"
-    " attempts INTEGER, answered INTEGER, dial_sum REAL, dial_sq REAL, dial_n INTEGER,"
-    " PRIMARY KEY (dim, name, day));",
+    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL," ROUTE_FIGS(
+        "REAL", "INTEGER") " PRIMARY KEY (dim, name, day));",
     "CREATE INDEX route_daily_day ON route_daily (dim, day);",
     "CREATE TABLE route_causes ("
     " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,"
@@ -844,52 +858,12 @@ static const char *const k_pg21[] = {
     "CREATE INDEX call_attempts_call ON call_attempts (call_id);",
     "CREATE INDEX call_attempts_lead ON call_attempts (lead_id, call_date);",
     "CREATE TABLE route_hourly ("
-    " dim TEXT NOT NULL, name TEXT NOT NULL, hour TEXT NOT NULL, t DOUBLE PRECISION NOT NULL,"
-    " calls BIGINT NOT NULL, analysed BIGINT NOT NULL,"
-    " mos_sum DOUBLE PRECISION NOT NULL, mos_sq DOUBLE PRECISION NOT NULL, mos_n BIGINT NOT NULL,"
-    " dnsmos_sum DOUBLE PRECISION NOT NULL, dnsmos_sq DOUBLE PRECISION NOT NULL, dnsmos_n BIGINT "
-    "NOT NULL,"
-    " net_mos_sum DOUBLE PRECISION NOT NULL, net_mos_sq DOUBLE PRECISION NOT NULL, net_mos_n "
-    "BIGINT NOT NULL,"
-    " loss_sum DOUBLE PRECISION NOT NULL, loss_sq DOUBLE PRECISION NOT NULL, loss_n BIGINT NOT "
-    "NULL,"
-    " jitter_sum DOUBLE PRECISION NOT NULL, jitter_sq DOUBLE PRECISION NOT NULL, jitter_n BIGINT "
-    "NOT NULL,"
-    " pdd_sum DOUBLE PRECISION NOT NULL, pdd_sq DOUBLE PRECISION NOT NULL, pdd_n BIGINT NOT NULL,"
-    " one_way BIGINT NOT NULL, one_way_n BIGINT NOT NULL,"
-    " dead_air BIGINT NOT NULL, dead_air_n BIGINT NOT NULL,"
-    " dropouts_sum DOUBLE PRECISION NOT NULL, dropouts_sq DOUBLE PRECISION NOT NULL, dropouts_n "
-    "BIGINT NOT NULL,"
-    " clipping BIGINT NOT NULL, clipping_n BIGINT NOT NULL,"
-    " score_sum DOUBLE PRECISION NOT NULL, score_sq DOUBLE PRECISION NOT NULL, score_n BIGINT NOT "
-    "NULL,"
-    " attempts BIGINT, answered BIGINT, dial_sum DOUBLE PRECISION, dial_sq DOUBLE PRECISION, "
-    "dial_n BIGINT,"
-    " PRIMARY KEY (dim, name, hour));",
+    " dim TEXT NOT NULL, name TEXT NOT NULL, hour TEXT NOT NULL, t DOUBLE PRECISION NOT "
+    "NULL," ROUTE_FIGS("DOUBLE PRECISION", "BIGINT") " PRIMARY KEY (dim, name, hour));",
     "CREATE INDEX route_hourly_day ON route_hourly (dim, hour);",
     "CREATE TABLE route_daily ("
-    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL,"
-    " calls BIGINT NOT NULL, analysed BIGINT NOT NULL,"
-    " mos_sum DOUBLE PRECISION NOT NULL, mos_sq DOUBLE PRECISION NOT NULL, mos_n BIGINT NOT NULL,"
-    " dnsmos_sum DOUBLE PRECISION NOT NULL, dnsmos_sq DOUBLE PRECISION NOT NULL, dnsmos_n BIGINT "
-    "NOT NULL,"
-    " net_mos_sum DOUBLE PRECISION NOT NULL, net_mos_sq DOUBLE PRECISION NOT NULL, net_mos_n "
-    "BIGINT NOT NULL,"
-    " loss_sum DOUBLE PRECISION NOT NULL, loss_sq DOUBLE PRECISION NOT NULL, loss_n BIGINT NOT "
-    "NULL,"
-    " jitter_sum DOUBLE PRECISION NOT NULL, jitter_sq DOUBLE PRECISION NOT NULL, jitter_n BIGINT "
-    "NOT NULL,"
-    " pdd_sum DOUBLE PRECISION NOT NULL, pdd_sq DOUBLE PRECISION NOT NULL, pdd_n BIGINT NOT NULL,"
-    " one_way BIGINT NOT NULL, one_way_n BIGINT NOT NULL,"
-    " dead_air BIGINT NOT NULL, dead_air_n BIGINT NOT NULL,"
-    " dropouts_sum DOUBLE PRECISION NOT NULL, dropouts_sq DOUBLE PRECISION NOT NULL, dropouts_n "
-    "BIGINT NOT NULL,"
-    " clipping BIGINT NOT NULL, clipping_n BIGINT NOT NULL,"
-    " score_sum DOUBLE PRECISION NOT NULL, score_sq DOUBLE PRECISION NOT NULL, score_n BIGINT NOT "
-    "NULL,"
-    " attempts BIGINT, answered BIGINT, dial_sum DOUBLE PRECISION, dial_sq DOUBLE PRECISION, "
-    "dial_n BIGINT,"
-    " PRIMARY KEY (dim, name, day));",
+    " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL," ROUTE_FIGS(
+        "DOUBLE PRECISION", "BIGINT") " PRIMARY KEY (dim, name, day));",
     "CREATE INDEX route_daily_day ON route_daily (dim, day);",
     "CREATE TABLE route_causes ("
     " dim TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,"
@@ -906,6 +880,7 @@ static const char *const k_pg21[] = {
     NULL,
 };
 #undef V21_CALLS
+#undef ROUTE_FIGS
 
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
