@@ -188,26 +188,36 @@ static void day_end(const char *day, char out[16])
     snprintf(out, 16, "%.10s~", day);
 }
 
+/* One dimension's rows of a period replaced: statement del_sql ($1 the period, $2 the dimension)
+ * run, then ins_sql (the same, and $3 end when not NULL), under the caller's lock and
+ * transaction. 0, or -1 with s->err naming `what`. */
+static int refill(store *s, int del_key, const char *del_sql, int ins_key, const char *ins_sql,
+                  const char *period, int d, const char *end, const char *what)
+{
+    db_stmt *del = store__stmt(s, del_key, del_sql);
+    if (!del)
+        return -1;
+    db_bind_text(del, 1, period);
+    db_bind_text(del, 2, k_dim_names[d]);
+    if (store__run(s, del, what) != 0)
+        return -1;
+    db_stmt *ins = store__stmt(s, ins_key, ins_sql);
+    if (!ins)
+        return -1;
+    db_bind_text(ins, 1, period);
+    db_bind_text(ins, 2, k_dim_names[d]);
+    if (end)
+        db_bind_text(ins, 3, end);
+    return store__run(s, ins, what);
+}
+
 /* One hour's rows in every dimension. */
 static int hour_rows(store *s, const char *hour)
 {
-    for (int d = 0; d < STORE_DIM_N; d++) {
-        db_stmt *del =
-            store__stmt(s, K_HOUR_DEL, "DELETE FROM route_hourly WHERE dim = $2 AND hour = $1");
-        if (!del)
+    for (int d = 0; d < STORE_DIM_N; d++)
+        if (refill(s, K_HOUR_DEL, "DELETE FROM route_hourly WHERE dim = $2 AND hour = $1",
+                   K_HOUR_INS + d, g_hour_sql[d], hour, d, NULL, "computing a route's hour") != 0)
             return -1;
-        db_bind_text(del, 1, hour);
-        db_bind_text(del, 2, k_dim_names[d]);
-        if (store__run(s, del, "clearing a route's hour") != 0)
-            return -1;
-        db_stmt *ins = store__stmt(s, K_HOUR_INS + d, g_hour_sql[d]);
-        if (!ins)
-            return -1;
-        db_bind_text(ins, 1, hour);
-        db_bind_text(ins, 2, k_dim_names[d]);
-        if (store__run(s, ins, "computing a route's hour") != 0)
-            return -1;
-    }
     return 0;
 }
 
@@ -216,27 +226,14 @@ static int day_rows(store *s, const char *day)
 {
     char end[16];
     day_end(day, end);
-    for (int d = 0; d < STORE_DIM_N; d++) {
-        db_stmt *del =
-            store__stmt(s, K_DAY_DEL, "DELETE FROM route_daily WHERE dim = $2 AND day = $1");
-        if (!del)
+    for (int d = 0; d < STORE_DIM_N; d++)
+        if (refill(s, K_DAY_DEL, "DELETE FROM route_daily WHERE dim = $2 AND day = $1", K_DAY_INS,
+                   "INSERT INTO route_daily (dim, name, day, " FIG_COLS
+                   ") SELECT dim, name, $1, " FIG_SUMS
+                   " FROM route_hourly WHERE dim = $2 AND hour >= $1 AND hour < $3 "
+                   "GROUP BY dim, name",
+                   day, d, end, "computing a route's day") != 0)
             return -1;
-        db_bind_text(del, 1, day);
-        db_bind_text(del, 2, k_dim_names[d]);
-        if (store__run(s, del, "clearing a route's day") != 0)
-            return -1;
-        db_stmt *ins = store__stmt(
-            s, K_DAY_INS,
-            "INSERT INTO route_daily (dim, name, day, " FIG_COLS ") SELECT dim, name, $1, " FIG_SUMS
-            " FROM route_hourly WHERE dim = $2 AND hour >= $1 AND hour < $3 GROUP BY dim, name");
-        if (!ins)
-            return -1;
-        db_bind_text(ins, 1, day);
-        db_bind_text(ins, 2, k_dim_names[d]);
-        db_bind_text(ins, 3, end);
-        if (store__run(s, ins, "computing a route's day") != 0)
-            return -1;
-    }
     return 0;
 }
 
@@ -263,21 +260,8 @@ static int cause_rows(store *s, const char *day)
             continue;
         if (!g_cause_sql[d])
             return oom(s);
-        db_stmt *del =
-            store__stmt(s, K_CAUSE_DEL, "DELETE FROM route_causes WHERE dim = $2 AND day = $1");
-        if (!del)
-            return -1;
-        db_bind_text(del, 1, day);
-        db_bind_text(del, 2, k_dim_names[d]);
-        if (store__run(s, del, "clearing a route's causes") != 0)
-            return -1;
-        db_stmt *ins = store__stmt(s, K_CAUSE_INS + d, g_cause_sql[d]);
-        if (!ins)
-            return -1;
-        db_bind_text(ins, 1, day);
-        db_bind_text(ins, 2, k_dim_names[d]);
-        db_bind_text(ins, 3, end);
-        if (store__run(s, ins, "counting a route's causes") != 0)
+        if (refill(s, K_CAUSE_DEL, "DELETE FROM route_causes WHERE dim = $2 AND day = $1",
+                   K_CAUSE_INS + d, g_cause_sql[d], day, d, end, "counting a route's causes") != 0)
             return -1;
     }
     return 0;
