@@ -356,8 +356,9 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d, size_t max)
     }
     if (d->mirrored) {
         cq_finding *f = add(&b, "sip_mirrored", CQ_SEV_INFO,
-                            "%s: %d message%s captured twice within 1 ms, byte for byte: a "
-                            "tracer's mirror (Kamailio's siptrace, say), not %s sent again",
+                            "%s: %d message%s captured twice within 50 ms, the same bytes (a "
+                            "Max-Forwards one less aside): a tracer's mirror (Kamailio's "
+                            "siptrace, say), not %s sent again",
                             who, d->mirrored, d->mirrored == 1 ? " was" : "s were",
                             d->mirrored == 1 ? "a message" : "messages");
         net__finding_value(f, CQ_VINT("mirrored", d->mirrored));

@@ -304,7 +304,7 @@ typedef struct net_sip_dialog {
     char reason_text[96];  /* its text= or the cause's meaning */
     int challenges;        /* 401 and 407 answers */
     int retransmissions;   /* requests and final responses seen again */
-    int mirrored;          /* messages captured twice within 1 ms, byte for byte (a tracer's
+    int mirrored;          /* messages captured twice within 50 ms, byte for byte (a tracer's
                               mirror, such as Kamailio's siptrace): not retransmissions */
     bool ack_missing;      /* a 2xx to an INVITE with no ACK after it */
     bool on_hold;          /* a re-INVITE set sendonly, inactive or c=0.0.0.0 */

@@ -3,9 +3,14 @@
 after itself: what a tracer mirroring each message twice (Kamailio's siptrace in its script mode)
 makes of a call. Reads and writes classic pcap (Ethernet, IPv4); prints how many it copied.
 
-    pcap_mirror.py IN.pcap OUT.pcap [DELAY_US]     (default 200: a mirror; 500000: T1, an agent
-                                                    sending again)
+    pcap_mirror.py IN.pcap OUT.pcap [DELAY_US [lower]]   (default 200: a mirror; 500000: T1,
+                                                          an agent sending again)
+
+lower: each copy's Max-Forwards one less (a two-digit value, so its length stays; the UDP
+checksum zeroed), as Kamailio mirrors a request traced in its script after
+mf_process_maxfwd_header.
 """
+import re
 import struct
 import sys
 
@@ -23,9 +28,22 @@ def sip_request(frame):
     return payload.startswith(METHODS)
 
 
+def lower(frame):
+    """the frame with its Max-Forwards one less (10 ... 99) and no UDP checksum"""
+    ihl = (frame[14] & 0x0F) * 4
+    udp = 14 + ihl
+
+    def dec(m):
+        return m.group(1) + b"%d" % (int(m.group(2)) - 1)
+    out = re.sub(rb"(\r\nMax-Forwards:\s*)([1-9][0-9])(?=\r\n)", dec, frame[udp + 8:], count=1,
+                 flags=re.I)
+    return frame[:udp + 6] + b"\0\0" + out
+
+
 def main():
     src, dst = sys.argv[1], sys.argv[2]
     delay = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+    low = len(sys.argv) > 4 and sys.argv[4] == "lower"
     data = open(src, "rb").read()
     magic = data[:4]
     if magic != b"\xd4\xc3\xb2\xa1":
@@ -38,7 +56,8 @@ def main():
         out.append(data[off:off + 16 + incl])
         if sip_request(frame):
             u = usec + delay
-            out.append(struct.pack("<IIII", sec + u // 1000000, u % 1000000, incl, orig) + frame)
+            copy = lower(frame) if low else frame
+            out.append(struct.pack("<IIII", sec + u // 1000000, u % 1000000, incl, orig) + copy)
             copied += 1
         off += 16 + incl
     open(dst, "wb").write(b"".join(out))
