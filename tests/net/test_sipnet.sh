@@ -49,6 +49,15 @@ if ! ip netns add "${P}r" 2> "$T/netns.err"; then
 fi
 NSS="${P}r"
 
+# ---- the recipe's Kamailio configurations (docs/sip-capture.md, each ```kamailio block) and the
+# test's own, as `kamailio -c` reads them
+awk -v d="$T" '/^```kamailio$/ {k++; f = d "/doc" k ".cfg"; next} /^```/ {f = ""} f {print > f}' \
+    "$HERE/../../docs/sip-capture.md"
+for cfg in "$T"/doc*.cfg "$HERE/sipnet/kamailio.cfg"; do
+    check "kamailio -c accepts $(basename "$cfg")" sh -c "kamailio -c -f '$cfg' > '$T/kc.out' 2>&1 &&
+        ! grep -q 'ERROR' '$T/kc.out'"
+done
+
 # ---- the network: a router (r) joined by veth pairs to the proxy (p, 10.67.0.2) and to each
 # scenario's caller (c$i, 10.68.$i.2) and callee (s$i, 10.69.$i.2); no address in the root
 # namespace, no default route (each leaf routes 10.64.0.0/12 through the router)

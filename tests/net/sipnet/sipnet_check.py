@@ -22,6 +22,9 @@ import wave
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import compare_tshark  # noqa: E402
+
 B, D, N0 = sys.argv[1], sys.argv[2], int(sys.argv[3])
 SVC = os.path.join(B, "callqa-service")
 CQ = os.path.join(B, "callqa")
@@ -105,6 +108,16 @@ def main():
                 if "@10.69.%d.2" % i in x["to"]:
                     by_callee[name] = x
     streams = wire["streams"]
+    try:
+        ts_rows = compare_tshark.tshark_once(os.path.join(D, "wire.pcap"))[0]
+    except RuntimeError as e:
+        ts_rows = {}
+        note(str(e))
+
+    def ts(s):
+        """tshark's row of a stream: packets, lost, max jitter"""
+        r = ts_rows.get((s["src"], s["src_port"], s["dst"], s["dst_port"], s["ssrc"].upper()))
+        return "%s | %s | %s" % (r["pkts"], r["lost"], r["maxj"]) if r else "- | - | -"
 
     def stream(src, dst):
         got = [s for s in streams if s["src"] == src and s["dst"] == dst]
@@ -181,10 +194,10 @@ def main():
                 check("%s: the stream %s -> %s on the wire" % (name, src, dst), False)
                 continue
             figs.append(s)
-            rows.append("| %s | %s -> %s | %s | %s | %d | %d | %.1f | %.2f | %.2f |" % (
+            rows.append("| %s | %s -> %s | %s | %s | %d | %d | %.3f | %s | %.1f | %.2f |" % (
                 name, src, dst, seen if (src, dst) == legs[-1 if name == "relay" else 0] else "",
                 drop if (src, dst) == legs[-1 if name == "relay" else 0] else "", s["packets"],
-                s["lost"], s["lost_pct"], s["max_jitter_ms"], nmos(s)))
+                s["lost"], s["max_jitter_ms"], ts(s), s["lost_pct"], nmos(s)))
         if len(figs) != len(legs):
             continue
         hit = figs[-1] if name == "relay" else figs[0]  # the stream the router impaired
@@ -201,8 +214,8 @@ def main():
         if name == "burst":
             check("burst: rtpengine relays the first leg's gaps, the second leg lost the same "
                   "%d" % figs[0]["lost"], figs[1]["lost"] == figs[0]["lost"])
-    note("| call | stream | router: seen | dropped | callqa: packets | lost | % | max jitter "
-         "ms | network MOS |\n" + "\n".join(rows))
+    note("| call | stream | router: seen | dropped | callqa: packets | lost | max jitter ms | "
+         "tshark: packets | lost | max jitter ms | loss % | network MOS |\n" + "\n".join(rows))
 
     order = ["loss0", "loss1", "loss3", "loss5", "loss10"]
     got = [mos.get(k) for k in order]
