@@ -83,7 +83,7 @@ leaf p 10.67.0.2 10.67.0.1
 # scenario: index name callee-user impairment (sipnet/README)
 SCEN="1:loss0:plain:none 2:loss1:plain:nth100 3:loss3:plain:nth33 4:loss5:plain:nth20
 5:loss10:plain:nth10 6:burst:relayburst:burst 7:oneway:plain:oneway 8:mirror:mirror:none
-9:relay:relay:relay"
+9:relay:relay:relay 10:jitter:plain:tbf"
 for s in $SCEN; do
     i=${s%%:*}
     leaf "c$i" "10.68.$i.2" "10.68.$i.1"
@@ -125,6 +125,11 @@ for s in $SCEN; do
         rtp 10.67.0.2 $d "$name"
         fw -s 10.67.0.2 -d $d -p udp -m length --length 200 -m statistic --mode nth --every 20 \
             --packet 19 -m comment --comment "$name.drop" -j DROP
+        ;;
+    tbf) # the link to the callee limited to 256 kbit/s, where the proxy's bursts of cross
+        # traffic (6 KB every 0.5 s, tests/net/sipnet/cross.py) queue the call's media
+        rtp $c $d "$name"
+        run r tc qdisc add dev "$P$(echo "s$i")" root tbf rate 256kbit burst 1600 latency 1s
         ;;
     none) rtp $c $d "$name" ;;
     esac
@@ -214,6 +219,8 @@ callees_up() {
 wait_until 60 callees_up || echo "# not every callee listens on 5060 within 60 s"
 # the relayed calls' callers forked to callqa live as soon as rtpengine has each call
 FORKS=
+ip netns exec "${P}p" python3 "$HERE/sipnet/cross.py" 10.69.10.2 9 6 1000 0.5 13 &
+FORKS="$FORKS $!"
 for i in 6 9; do
     ip netns exec "${P}p" python3 "$HERE/sipnet/rtpe_ng.py" 10.67.0.2:2223 10.67.0.2:40000 "10.68.$i.2" 30 \
         > "$T/fork$i.out" 2> "$T/fork$i.err" &
@@ -251,7 +258,7 @@ for pid in $CALLERS $CALLEES; do
     kill "$pid" 2> /dev/null
 done
 phase "calls ended"
-filed() { [ "$(grep -c hep_call "$T/hep.jsonl")" -ge 9 ]; } # each call's BYE answered
+filed() { [ "$(grep -c hep_call "$T/hep.jsonl")" -ge "$(echo $SCEN | wc -w)" ]; } # each BYE answered
 wait_until 30 filed || echo "# the collector filed $(grep -c hep_call "$T/hep.jsonl") calls"
 sleep 0.2 # the last datagrams through tcpdump (immediate mode: delivered as they come)
 # tcpdump and the collector write what they hold on SIGTERM; callqa live ends the forked call

@@ -225,6 +225,21 @@ def main():
           (mos.get("burst"), mos.get("loss10")),
           mos.get("burst") is not None and mos["burst"] < mos["loss10"])
 
+    # -- queueing: the media behind the cross traffic's bursts on the rate-limited link
+    jit = stream("10.68.%d.2" % scen["jitter"], "10.69.%d.2" % scen["jitter"]) \
+        if "jitter" in scen else None
+    clean = stream("10.68.%d.2" % scen["loss0"], "10.69.%d.2" % scen["loss0"])
+    if jit and clean:
+        note("jitter: max %.3f ms, mean %.3f ms (the clean call: max %.3f ms); max delta %.1f ms"
+             % (jit["max_jitter_ms"], jit["mean_jitter_ms"], clean["max_jitter_ms"],
+                jit["max_delta_ms"]))
+        check("queued behind bursts on a 256 kbit/s link: jitter over 4 times the clean call's "
+              "(%.1f against %.1f ms), as tshark has it" % (jit["max_jitter_ms"],
+                                                            clean["max_jitter_ms"]),
+              jit["max_jitter_ms"] > 4 * clean["max_jitter_ms"])
+    else:
+        check("the queued call's media on the wire", False)
+
     # -- relayed: one call across its legs
     rx = by_callee.get("relay")
     if rx:
