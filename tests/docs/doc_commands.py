@@ -14,7 +14,8 @@ A fenced block is taken by its info string:
 
 The folder holds the corpus's files under the names the docs use: call.wav (a stereo call),
 1234-in.wav and 1234-out.wav (ViciDial's legs), mono.wav (a mono mix), calls/ (two calls),
-capture.pcap (a SIP call with its RTP), events.wav (a mono leg with DTMF), and build/callqa;
+capture.pcap (a SIP call with its RTP), events.wav (a mono leg with DTMF), build/callqa, and
+the checkout's config/, deploy/, samples/ and scorecards/;
 `callqa` is on the PATH, the models are $CALLQA_MODEL_DIR.
 
 Masked before comparing: ISO 8601 times, decimal seconds of elapsed time ("in 1.2 s", "1.2 s
@@ -88,6 +89,9 @@ def fixtures(root, build, shared):
     subprocess.run(["sox", os.path.join(c, "calls/call06_ivr_dtmf.wav"), "-b", "16", "-e",
                     "signed", os.path.join(root, "events.wav"), "remix", "1", "trim", "20", "10"],
                    check=True)
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for d in ("config", "deploy", "samples", "scorecards"):  # as a reader in the checkout has them
+        os.symlink(os.path.join(src, d), os.path.join(root, d))
     os.makedirs(os.path.join(root, "build"))
     for prog in ("callqa", "callqa-service"):
         os.symlink(os.path.join(build, prog), os.path.join(root, "build", prog))
