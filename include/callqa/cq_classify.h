@@ -32,7 +32,7 @@
  * play a probe back into the call), hold mode asks: once the candidate's speech pauses 0.42 s a
  * `probe` event says to play it now (two per candidate at most), and speech 0.26-1.28 s after its
  * end, after a pause, the line silent while it sounded, is a person (`probe_reply`); quiet_handover
- * then does not decide (docs/live.md, "Asking the line").
+ * then does not decide (docs/live/hold-slayer.md, "Asking the line").
  *
  * Thread safety: a classifier belongs to one stream.
  */
@@ -180,7 +180,7 @@ CQ_API const cq_call_event *cq_classifier_events(const cq_classifier *c, size_t 
 CQ_API int cq_classifier_probe_played(cq_classifier *c, double start_sec) CQ_NONNULL(1);
 
 /*
- * Hold mode's remembered announcements (docs/live.md, "Remembered announcements"). Speech in the
+ * Hold mode's remembered announcements (docs/live/hold-slayer.md, "Remembered announcements"). Speech in the
  * hold after which the music came back is an announcement; its fingerprint (one 16-bit word per
  * 32 ms frame: the signs of how its spectrum changes across 17 bands from 312 to 3500 Hz and in
  * time; no audio) is learned, and so is speech a person was decided on when the music comes

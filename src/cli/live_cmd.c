@@ -383,7 +383,7 @@ int cq_cli_live(int argc, char **argv)
     p.on_call = on_call;
     p.user = &sk;
     cq_err err = {0};
-    int16_t *probe = NULL; /* hold mode's probe (docs/live.md, "Asking the line") */
+    int16_t *probe = NULL; /* hold mode's probe (docs/live/hold-slayer.md, "Asking the line") */
     size_t probe_len = 0;
     if (c.live_probe[0] && p.live_mode != CQ_LIVE_HOLD)
         fprintf(stderr, "callqa live: --probe (live_probe) is for --live hold: not used\n");

@@ -1,6 +1,6 @@
 /*
  * webhook.h - events POSTed to a URL, signed: the webhook sender of `callqa live --webhook`
- * (docs/live.md, "Webhooks").
+ * (docs/live/hold-slayer.md, "Webhooks").
  *
  * Each event is one JSON body, POSTed with
  *   Content-Type: application/json

@@ -25,7 +25,7 @@
 #define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
 /* 30 s with no music frame and no hold: the wait is over (a music track can be silent for 12 s) */
 #define HOLD_OVER 938
-/* the probe (cq_classify_params.probe_sec; docs/live.md, "Asking the line") */
+/* the probe (cq_classify_params.probe_sec; docs/live/hold-slayer.md, "Asking the line") */
 #define PROBE_PAUSE 13 /* 0.42 s of pause after the candidate's speech: the probe goes out */
 /* 0.77 s of pause after a reply before the next probe: a recording whose words are up to 1.5 s
  * apart speaks again while that probe sounds or within REPLY_MIN of its end, so it cannot answer
@@ -44,7 +44,7 @@
  * dev calls, past the window, so its speech is waited for this long after the window while a
  * sound begun within it goes on. */
 #define REPLY_LAG 19
-/* remembered announcements (docs/live.md, "Remembered announcements") */
+/* remembered announcements (docs/live/hold-slayer.md, "Remembered announcements") */
 #define FP_BIN0 10      /* 312 Hz */
 #define FP_WIDTH 6      /* bins (187.5 Hz) per band: up to 3500 Hz */
 #define MATCH_WIN 32    /* the candidate's first 1.02 s is compared with what is remembered, */
@@ -332,7 +332,7 @@ int cq__cls_live_hold_decided(cq_classifier *c, size_t i, int cls)
 }
 
 /*
- * Hold mode with a probe (docs/live.md, "Asking the line"), on each frame of a candidate as it
+ * Hold mode with a probe (docs/live/hold-slayer.md, "Asking the line"), on each frame of a candidate as it
  * arrives. Once its speech has paused PROBE_PAUSE frames, a probe goes out (a `probe` event:
  * the host plays probe_sec of audio back into the call, and says where in the stream it began,
  * cq_classifier_probe_played: a host whose analysis lags its input starts it later than asked),

@@ -1,7 +1,7 @@
 /*
  * agi_server.c - the FastAGI answer of `callqa live --fastagi`: Asterisk's AGI(agi://HOST:PORT/
  * amd,<UUID>) is given the call's live AMD decision as AMD() gives its own, in AMDSTATUS and
- * AMDCAUSE (live.h, "the FastAGI answer of AMD decisions"; docs/live.md, "AMD over FastAGI").
+ * AMDCAUSE (live.h, "the FastAGI answer of AMD decisions"; docs/live/amd.md, "AMD over FastAGI").
  *
  * One thread of its own: poll over the listening socket, an eventfd that says "a decision came
  * or stop", and at most max_conns + max_pending connections, all non-blocking. A connection
@@ -29,7 +29,7 @@
  * max_pending_per_client when smaller): an unknown request beyond it closes that address's
  * longest-waiting unknown one. A known request is never closed for room nor counted in a share:
  * a PBX sends every call's request from one address, and each is known as soon as its call's
- * audio has come (docs/live.md, "Requests that name no call").
+ * audio has come (docs/live/connections.md, "Requests that name no call").
  *
  * The causes, in AMD()'s vocabulary (docs.asterisk.org, Dialplan Applications, AMD: "HUMAN -
  * Silence Duration - afterGreetingSilence", "LONGGREETING - Voice Duration - Greeting",

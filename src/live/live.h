@@ -1,7 +1,7 @@
 /*
  * live.h - the wire formats of live calls: the three ways a PBX hands callqa a call's audio as
  * it happens, each taken apart from bytes by an incremental, bounded decoder, with the encoders
- * that the tests' senders and the server's replies use (docs/live.md, "Wire formats").
+ * that the tests' senders and the server's replies use (docs/live/wire-formats.md, "Wire formats").
  *
  *   AudioSocket  Asterisk's TCP protocol (res_audiosocket, app/chan AudioSocket): frames of a
  *                1-byte kind, a 2-byte big-endian payload length and the payload
@@ -474,7 +474,7 @@ uint8_t *lv_ws_play_audio(const int16_t *pcm, size_t n, uint32_t rate_hz, size_t
 
 /*
  * The fingerprints of hold announcements (cq_classifier_learned) kept per destination, for the
- * next call to the same company (docs/live.md, "Remembered announcements"; docs/privacy.md). A
+ * next call to the same company (docs/live/hold-slayer.md, "Remembered announcements"; docs/privacy.md). A
  * destination is what the call named (mod_audio_fork's metadata, FastAGI's second argument):
  * 1-128 printable ASCII characters, no space. Bounded by destinations, fingerprints per
  * destination and bytes (the least recently used destination and a destination's oldest
@@ -608,7 +608,7 @@ typedef struct lv_server_params {
 
     /* Connections that have not yet identified their call (an AudioSocket connection before
      * its UUID frame, a WebSocket one before its Upgrade and first message) wait in a pool of
-     * their own, apart from max_calls (docs/live.md, "Connections that send nothing"): */
+     * their own, apart from max_calls (docs/live/connections.md, "Connections that send nothing"): */
     double ident_sec;           /* one is closed when it has not identified within this of its
                                    accept (0.1-3600 s), whatever it sent meanwhile */
     int max_pending;            /* at most this many wait (1-100000); beyond it the oldest is
@@ -626,7 +626,7 @@ typedef struct lv_server_params {
                             fewest packets in sequence the oldest is dropped */
 } lv_server_params;
 
-/* The default probe (docs/live.md, "Asking the line"): a WAV of "Hello?" espeak-ng made at build
+/* The default probe (docs/live/hold-slayer.md, "Asking the line"): a WAV of "Hello?" espeak-ng made at build
  * time (cmake/embed_probe.cmake); NULL with *len 0 when the build had no espeak-ng. */
 const unsigned char *lv_default_probe(size_t *len);
 
@@ -657,7 +657,7 @@ lv_server_params lv_server_default_params(void);
 typedef enum lv_input { LV_INPUT_AUDIOSOCKET = 0, LV_INPUT_RTP, LV_INPUT_WEBSOCKET } lv_input;
 
 /* The connections of a server that have not yet said which call they carry: the pool they wait
- * in (docs/live.md, "Connections that send nothing"). */
+ * in (docs/live/connections.md, "Connections that send nothing"). */
 typedef struct lv_pending_stats {
     uint64_t waiting; /* connections now waiting to identify their call */
     uint64_t timeout; /* closed: not identified within ident_sec */
@@ -720,7 +720,7 @@ void lv_server_destroy(lv_server *s); /* after run returned; NULL: no-op */
  * an empty line, and then answers each command line the server sends with one line:
  * "200 result=<n> [data]", "510 Invalid or unknown command", "511 Command Not Permitted on a
  * dead channel ...", or a usage text "520-..." lines ... "520 End of proper usage."; when the
- * channel hangs up it may send "HANGUP" (docs/live.md, "FastAGI"). Lines end in "\n" (a "\r"
+ * channel hangs up it may send "HANGUP" (docs/live/amd.md, "FastAGI"). Lines end in "\n" (a "\r"
  * before it is dropped). The decoder is bounded like the others: one line buffer of max_line. */
 
 typedef enum lv_agi_kind {
@@ -843,7 +843,7 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap) CQ_NO
 void lv_agi_server_destroy(lv_agi_server *s);
 
 /* ---- the follower of the event lines (follow.c) -----------------------------------------------
- * The other end of `callqa live --events FILE` (docs/live.md, "Event lines"), for the service's
+ * The other end of `callqa live --events FILE` (docs/live/server.md, "Event lines"), for the service's
  * /api/live routes: one thread reads the file four times a second from where it left off (at
  * start from its last LV_FOLLOW_BACKLOG bytes, so that the calls in progress are known at once;
  * a file not there yet is waited for, a truncated one read again from its start, a rotated one

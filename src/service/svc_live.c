@@ -1,6 +1,6 @@
 /*
  * svc_live.c - the calls in progress, from the event lines `callqa live --events FILE` writes
- * (docs/live.md, "Event lines"; the setting live_events): GET /api/live/calls (the active and
+ * (docs/live/server.md, "Event lines"; the setting live_events): GET /api/live/calls (the active and
  * recently ended calls, the counts, the file and its lag) and GET /api/live/events (the lines as
  * server-sent events, ?call=ID for one call, Last-Event-ID to resume within the ring).
  *

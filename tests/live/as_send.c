@@ -1,6 +1,6 @@
 /*
  * as_send.c - an Asterisk AudioSocket sender for the tests of `callqa live`, written from the
- * protocol's documented wire format (docs/live.md, "Asterisk AudioSocket") with the room's
+ * protocol's documented wire format (docs/live/asterisk.md, "Asterisk AudioSocket") with the room's
  * encoders (lv_as_encode_*): connects, sends a UUID frame, one channel of a recording in 20 ms
  * slin frames (at real-time pace or faster), DTMF frames at given times, then ends the way it
  * is told; and the faults a test needs. It reads what the server sends back with lv_as's
@@ -21,7 +21,7 @@
  * that send nothing (with --flood-uuid 1: each its own UUID frame, then nothing) and counts what
  * comes back within --hold-sec.
  *
- * A line that answers (hold mode's probe, docs/live.md "Asking the line"): the audio the server
+ * A line that answers (hold mode's probe, docs/live/hold-slayer.md "Asking the line"): the audio the server
  * sends back (slin frames) is a probe; it starts with its first frame after 100 ms without one
  * and ends 60 ms after its last, on the clock of the samples sent. With --reply WAV (8 kHz mono,
  * already through the line's codec) and --person-at SEC, a person is on the line from SEC of the

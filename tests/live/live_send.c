@@ -1,6 +1,6 @@
 /*
  * live_send.c - the RTP and WebSocket senders for the tests of `callqa live`, written from the
- * documented wire formats (docs/live.md, "RTP from ARI externalMedia" and "WebSocket from
+ * documented wire formats (docs/live/asterisk.md, "RTP from ARI externalMedia" and "WebSocket from
  * FreeSWITCH's mod_audio_fork"): one channel of a recording (or two, for a stereo WebSocket)
  * in 20 ms packets or frames, at real-time pace or faster, with the faults a test needs.
  *

@@ -30,7 +30,7 @@ first_word: the energy onset of the live part (livelib.onset): the first 10 ms f
 person's clean signal (placed and scaled, before noise, band-pass and codec) at most 25 dB under
 that part's active level that starts 50 ms of frames as loud.
 
-With --probe (hold mode's probe, docs/live.md "Asking the line"), the person waits for an answer
+With --probe (hold mode's probe, docs/live/hold-slayer.md "Asking the line"), the person waits for an answer
 after a greeting: 4. is the talker's greeting (utterances 0.15-0.3 s apart, 1-6 s in all), then
 8-12 s of quiet line; and DIR/hold_SET_NNN.reply.wav holds the person's reply to a probe (another
 utterance of theirs, 0.4-2.5 s, at the greeting's level +-3 dB, through the same channel and

@@ -63,7 +63,7 @@ static inline int send_all(int fd, const uint8_t *b, size_t n)
 }
 
 /*
- * The line that answers (docs/live.md, "Asking the line"): the probe callqa sends back is heard
+ * The line that answers (docs/live/hold-slayer.md, "Asking the line"): the probe callqa sends back is heard
  * as it comes (line_heard, on the clock of the stream sent); once nothing more of it has come
  * for 60 ms it has ended (line_tick), and a person on the line (the stream is past person_at)
  * answers: reply_delay s after its end (the first answer late s after it, when late > 0), or

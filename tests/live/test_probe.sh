@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_probe.sh - hold mode's probe (docs/live.md, "Asking the line") end to end: 6 dev
+# test_probe.sh - hold mode's probe (docs/live/hold-slayer.md, "Asking the line") end to end: 6 dev
 # sequences built with `mkseq.py --probe` (a person who greets, then waits), streamed at 4 times
 # real time into `callqa live --live hold --probe default`, two each over AudioSocket (as_send),
 # mod_audio_fork's WebSocket and externalMedia's RTP (live_send), by a sender that plays the

@@ -2,7 +2,7 @@
 that send nothing or next to nothing, while real calls come: a connection that has not
 identified its call (the AudioSocket UUID frame, the WebSocket Upgrade and first message, the
 FastAGI environment) waits apart from --max-calls, for --ident-sec at most, in a pool whose
-oldest is closed when it is full (docs/live.md, "Connections that send nothing").
+oldest is closed when it is full (docs/live/connections.md, "Connections that send nothing").
 
 The real calls are sent by the protocol-faithful senders of tests/live: as_send (AudioSocket),
 live_send --ws (mod_audio_fork's WebSocket) and agi_client.py (Asterisk's FastAGI side), found

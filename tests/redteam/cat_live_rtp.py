@@ -2,7 +2,7 @@
 names a call (one call per SSRC), so an SSRC waits in a pool of its own, apart from --max-calls,
 until it has shown it is a stream (5 packets in sequence, of one payload type, their timestamps
 moving with their sequence numbers), for --ident-sec at most; its packets are kept meanwhile and
-played into its call once it is one (docs/live.md, "RTP: a stream before its call").
+played into its call once it is one (docs/live/connections.md, "RTP: a stream before its call").
 
 The real calls are sent by tests/live/live_send (RTP as ARI externalMedia sends it), found beside
 the callqa under test (BUILD/tests/), and their events are compared with those of the same calls
@@ -220,7 +220,7 @@ def same_events(a, b):
         zip(a, b))
 
 
-# the packets a stream shows before it is a call (docs/live.md, "A stream before its call"): a
+# the packets a stream shows before it is a call (docs/live/connections.md, "A stream before its call"): a
 # full pool may drop them with the SSRC when more than its size of newer one-packet SSRCs come
 # within one packet's time (a burst, as a busy or single-core machine reads them)
 SHOWN_BEFORE_CALL = 4

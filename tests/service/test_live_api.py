@@ -5,7 +5,7 @@
 
 `callqa serve` on 127.0.0.1 with a SQLite store, its shared token, users made with `callqa user
 add` (a supervisor, an agent, a supervisor limited to a campaign) and --live-events FILE, where
-the test writes event lines as `callqa live --events FILE` does (docs/live.md, "Event lines"),
+the test writes event lines as `callqa live --events FILE` does (docs/live/server.md, "Event lines"),
 with fields the service does not know. Checked:
 - a call begun before the service started (read back from the file) is active at once;
 - the roles: no credential 401, an agent 403 forbidden, a campaign-limited supervisor 403

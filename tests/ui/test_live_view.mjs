@@ -1,5 +1,5 @@
 // The Live view in a real browser against `callqa serve --live-events FILE`: the test appends
-// lines to FILE as `callqa live` does (docs/live.md, "Event lines"). Each check prints one line;
+// lines to FILE as `callqa live` does (docs/live/server.md, "Event lines"). Each check prints one line;
 // the first failure ends the run with exit 1.
 //   environment: BASE (the service's URL), TOKEN, EVENTS (the file the service follows),
 //   RECORDED (the recording id of a call `callqa live` recorded and the worker analysed)
@@ -73,7 +73,7 @@ check('a call id, type and rule holding markup are shown as text, nothing run',
   evil.row === EVIL_CALL && evil.li.includes(EVIL_TYPE) && evil.li.includes(EVIL_RULE) && evil.xss === undefined
   && evil.tags === 0, JSON.stringify(evil));
 
-// hold mode's probe and the reply that decided (docs/live.md, "Asking the line")
+// hold mode's probe and the reply that decided (docs/live/hold-slayer.md, "Asking the line")
 line({ call: 'C3', type: 'probe', id: 1, state: 'closed', start: 5.0, end: 5.54, rule: 'candidate_paused', probe: 1 });
 line({ call: 'C3', type: 'human', id: 2, state: 'closed', start: 3.2, end: 6.6, rule: 'probe_reply', probe: 1,
   reply_sec: 0.62 });

@@ -26,7 +26,7 @@ function detail(e) {
   for (const k of ['digit', 'digits', 'rule', 'reason', 'error', 'source']) {
     if (e[k] !== undefined && e[k] !== null && e[k] !== '') parts.push(`${k} ${text(e[k])}`);
   }
-  // hold mode's probe (docs/live.md, "Asking the line"): which one, and the reply it drew
+  // hold mode's probe (docs/live/hold-slayer.md, "Asking the line"): which one, and the reply it drew
   if (e.type === 'probe' && typeof e.probe === 'number') parts.push(`probe ${e.probe} of 2`);
   if (typeof e.reply_sec === 'number') parts.push(`replied ${e.reply_sec.toFixed(2)} s after probe ${text(e.probe)}`);
   if (typeof e.start === 'number') parts.push(`at ${e.start.toFixed(2)} s`);

@@ -1,5 +1,5 @@
 // The live events of a call that `callqa live` recorded (GET /api/qa/call/{id}: `live`,
-// `live_error`; docs/live.md, "In the QA store"): how the call ended, the decisions made while it
+// `live_error`; docs/live/server.md, "In the QA store"): how the call ended, the decisions made while it
 // went on, and whether the classifier's events decided live agree with the batch analysis of
 // the recording.
 import { clock, fixed, isNum, NA } from '../fmt.js';
