@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Generate src/privacy/pv_unicode.c: the table the privacy room reads a text through before it
-# looks for numbers in it (pv_norm.c, docs/privacy.md "Normalisation before detection"), from
+# looks for numbers in it (pv_norm.c, docs/privacy/pipeline.md "Normalisation before detection"), from
 # Python's unicodedata (the Unicode version it names is written in the file). Each range of code
 # points is one of:
 #   DIGIT   a decimal digit of any script (Nd), or a character with a digit value (superscripts,

@@ -72,7 +72,7 @@ int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, c
         store_retention_free(&rt->r);
         return -1;
     }
-    /* callqa's own files (docs/privacy.md, "What callqa keeps of a call"): the uploads and the
+    /* callqa's own files (docs/privacy/retention.md, "What callqa keeps of a call"): the uploads and the
      * redacted copies, where the service and the worker that used this store put them (beside
      * the store, unless set), the service's transcode cache, and retain_own_dirs */
     int no = 0;

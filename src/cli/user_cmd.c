@@ -1,7 +1,7 @@
 /*
  * user_cmd.c - `callqa user add|list|disable|enable|password|token|tokens|revoke` (the service's
  * users and their API tokens, in the store) and `callqa store audit` (the audit trail as JSON
- * lines). docs/privacy.md, "Users, roles and access".
+ * lines). docs/privacy/access.md, "Users, roles and access".
  *
  * A password is read from a file of mode 0600 (--password-file) or from standard input
  * (--password-stdin), never from the command line, where ps and the shell's history would show

@@ -143,7 +143,7 @@ static const setting k_settings[] = {
      "the event lines `callqa live --events` writes, followed for /api/live (none: off)"},
     {"live_mask_digits", K_BOOL, F(live_mask_digits), 0, 0, 0, NULL, "false",
      "keyed digits as * in /api/live (always so when a campaign is redacted)"},
-    /* retention (docs/privacy.md, "Retention and erasure") */
+    /* retention (docs/privacy/retention.md, "Retention and erasure") */
     {"retain_audio_days", K_INT, F(retain_days[0]), 0, 0, 36500, NULL, "0",
      "days callqa's own copies of recordings (uploads) are kept from the call (0: forever)"},
     {"retain_transcript_days", K_INT, F(retain_days[1]), 0, 0, 36500, NULL, "0",

@@ -128,7 +128,7 @@ int pl_redact_check(const cfg_settings *c, char *err, size_t n);
 int pl_redact_plan_of(const cfg_settings *c, const char *campaign, pl_redact_plan *p);
 /* The folder of the redacted copies: redact_dir, else redacted/ beside the store db. */
 void pl_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n);
-/* The one masking path of a call's report or answer (docs/privacy.md, "One walk"), whoever
+/* The one masking path of a call's report or answer (docs/privacy/pipeline.md, "One walk"), whoever
  * asked for it: plan is the call's (the worker's call: its campaign's plan, pl_redact_plan_of),
  * or NULL for a request that names no campaign (GET and POST /analyze, /investigate: the types
  * of every campaign, pl_redact_types). The walk (pl_redact_mask_report) runs when that plan

@@ -3,7 +3,7 @@
  * the report, their words from the transcript, their similarity to the agent's voice profile, the
  * call's direction and answer time, handed to scoring's rule (sc_roles_decide); the transcript's
  * S1/S2 turns named by the roles decided; and the agent leg's voice print of a two-leg call taken
- * out of the report for the agent's profile (docs/privacy.md, "Agent voice profiles").
+ * out of the report for the agent's profile (docs/privacy/retention.md, "Agent voice profiles").
  */
 #define _GNU_SOURCE
 #include <jansson.h>

@@ -136,7 +136,7 @@ long pv_scan_transcript(const tx_transcript *t, const pv_settings *s);
  * of memory: *text unchanged or redacted, never freed). */
 int pv_redact_string(char **text, const pv_settings *s, cq_role role, size_t counts[PV_N_TYPES]);
 
-/* A text as the detectors read it (docs/privacy.md, "Normalisation before detection"): every
+/* A text as the detectors read it (docs/privacy/pipeline.md, "Normalisation before detection"): every
  * digit of any script as its ASCII digit ("４", "٤" and "⁴" are "4"), every dash and minus as
  * '-', every space separator (no-break, narrow, thin) as ' ', invisible characters (zero-width
  * space and joiners, word joiner, byte order mark, soft hyphen, variation selectors) left out,
@@ -167,7 +167,7 @@ int pv_masker_add_keyed(pv_masker *m, const char *s, size_t n);
 size_t pv_masker_keyed(const pv_masker *m); /* the strings in the set */
 const pv_masked *pv_masker_counts(const pv_masker *m);
 
-/* text[0..n) masked (docs/privacy.md, "One walk"): read through pv_normalize, then
+/* text[0..n) masked (docs/privacy/pipeline.md, "One walk"): read through pv_normalize, then
  *   - a card number (13-19 digits passing Luhn, or a card with a stray digit) written in any
  *     form is "[CARD]", an SSN written 123-45-6789 in the issued ranges "[SSN]";
  *   - a run of keyed symbols (0-9 * # A-D) holding a digit and a '*' or '#', or equal to a

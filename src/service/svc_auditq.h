@@ -1,7 +1,7 @@
 /*
  * svc_auditq.h - the audit trail's queue (svc_auditq.c): requests hand their rows over as they
  * end; one thread writes them in group commits on a store connection of its own
- * (docs/privacy.md, "The audit trail"). It calls nothing of the service.
+ * (docs/privacy/access.md, "The audit trail"). It calls nothing of the service.
  */
 #ifndef CQ_SVC_AUDITQ_H
 #define CQ_SVC_AUDITQ_H

@@ -264,7 +264,7 @@ int store_llm_record(store *s, const store_llm_call *c);
  * daily caps. Unknown figures count 0. 0 or -1. */
 int store_llm_usage_day(store *s, const char *day, long long *tokens, double *cost);
 
-/* ---- agents' voice profiles (store_profiles.c; docs/privacy.md, "Agent voice profiles") -------
+/* ---- agents' voice profiles (store_profiles.c; docs/privacy/retention.md, "Agent voice profiles") -------
  * Biometric data: an agent's voice profile per campaign, the running mean of the voice prints
  * of the agent leg of the agent's two-leg calls (the worker adds them only for the campaigns of
  * voice_profile_campaigns). */

@@ -1,6 +1,6 @@
 /*
  * store_files.c - every file callqa keeps of a call, and the column that names it (store.h,
- * docs/privacy.md "What callqa keeps of a call"): one table, k_files, that the purge, the
+ * docs/privacy/retention.md "What callqa keeps of a call"): one table, k_files, that the purge, the
  * erasure and their verification walk (store_retain_files.c), and the names of the files found from
  * another (beside a recording, the redacted copy's unfinished one, the service's transcode
  * cache), which the code that writes or reads those files takes from here: the worker (the

@@ -268,7 +268,7 @@ int store_audio_deleted(store *s, int64_t call_id)
 int store_scrub(store *s, bool search, char *msg, size_t n)
 {
     if (is_pg(s))
-        return 0; /* dead rows and WAL: docs/privacy.md, "What a deletion leaves behind" */
+        return 0; /* dead rows and WAL: docs/deletion.md, "What the store keeps of a deleted row" */
     if (search) {
         db_stmt *st = store__begin(s, R_SCRUB_FTS,
                                    "INSERT INTO transcript_fts(transcript_fts) VALUES('optimize')");

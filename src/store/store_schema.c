@@ -40,20 +40,20 @@
  *      call (its id; its source and recording id for retention only: an erased call leaves no
  *      identifier but its number), what went, why, and what was removed and verified (JSON)
  *  14  users, their API tokens' hashes and the audit trail, append-only by triggers
- *      (store_users.c; docs/privacy.md, "Users, roles and access")
+ *      (store_users.c; docs/privacy/access.md, "Users, roles and access")
  *  15  the customer's sentiment per scored call (scores.customer_shift, customer_drop, from the
  *      result's sentiment trend; docs/sentiment.md) and its roll-ups (daily_stats.cust_shift_sum,
  *      cust_shift_n, cust_drops); rows rolled up before it count no shift until recomputed
  *  16  voice_profiles: an agent's voice profile per campaign (biometric data, only for the
  *      campaigns of voice_profile_campaigns): the running mean of the agent leg's voice prints
  *      of the agent's two-leg calls, the calls and speech it was made from, when it was last
- *      updated (store_profiles.c; docs/privacy.md, "Agent voice profiles")
+ *      updated (store_profiles.c; docs/privacy/retention.md, "Agent voice profiles")
  *  18  who sent a pause mark (redact_marks.client, scope; `who` the user's name), and each user's
  *      credential epoch (users.cred_epoch), which their sessions are bound to
  *  19  call_files: every file callqa wrote for a call (the upload and its legs, its capture, the
  *      redacted copy, the service's transcode), by kind and path, as its writer recorded it: the
  *      purge and the erasure delete these whatever folders their settings name
- * (store_retain_files.c; docs/privacy.md, "What callqa keeps of a call")
+ * (store_retain_files.c; docs/privacy/retention.md, "What callqa keeps of a call")
  *  20  day_summary: one row a day, the sums of its daily_stats rows and its top and bottom agent
  *      (store_int.h, STORE__SUMMARY_LITE), kept by the roll-ups in the transaction that changes
  *      the day's daily_stats (store_jobs_stats.c) and filled here from those already stored:
@@ -563,7 +563,7 @@ static const char *const k_pg13[] = {
 
 /* v14: the users of the service (a password's argon2id string, never the password), their API
  * tokens (a hash of each, never the token) and the audit trail, which the store only appends to:
- * a trigger refuses every UPDATE and DELETE of it (docs/privacy.md, "Users, roles and access").
+ * a trigger refuses every UPDATE and DELETE of it (docs/privacy/access.md, "Users, roles and access").
  */
 static const char *const k_v14[] = {
     "CREATE TABLE users ("
@@ -663,7 +663,7 @@ static const char *const k_pg17[] = {
 /* v18: who sent a pause mark (the user's name in `who`, their address in `client`, what of the
  * calls they may see in `scope`: NULL every call, and for the marks stored before), and each
  * user's credential epoch, moved on by a new password and by disable or enable, which their
- * session cookies are bound to (docs/privacy.md, "Users, roles and access"). */
+ * session cookies are bound to (docs/privacy/access.md, "Users, roles and access"). */
 static const char *const k_v18[] = {
     "ALTER TABLE redact_marks ADD COLUMN client TEXT;",
     "ALTER TABLE redact_marks ADD COLUMN scope TEXT;",

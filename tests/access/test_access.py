@@ -9,7 +9,7 @@
 `callqa user add` (admin, supervisor, analyst, two agents, an analyst limited to a campaign),
 each with a token from `callqa user token`. Three calls are uploaded (ann's in C1, bob's in C2
 and C1) with a transcript each. Then:
-- docs/privacy.md's table of routes is read and every operation of the running service's
+- docs/privacy/access.md's table of routes is read and every operation of the running service's
   /openapi.json must be in it, with the role its x-callqa-role says;
 - every route is called with every role, the shared token and no credential: 401 without one,
   403 forbidden below the route's role, never either at or above it;
@@ -246,8 +246,8 @@ for rid, (agent, camp, uid) in CALLS.items():
                                  "text": "the refund for %s is on its way" % rid}]})
     check("a transcript for %s: 200" % rid, s in (200, 201), (s, b))
 
-# ---- the table of docs/privacy.md against the running service ----------------------------------
-doc = open(os.path.join(SRC, "docs", "privacy.md"), encoding="utf-8").read()
+# ---- the table of docs/privacy/access.md against the running service ----------------------------------
+doc = open(os.path.join(SRC, "docs", "privacy", "access.md"), encoding="utf-8").read()
 sec = doc[doc.find("## Users, roles and access"):]
 table = {}
 for m in re.finditer(r"^\|\s*(GET|POST|PATCH|DELETE|PUT)\s*\|\s*`([^`]+)`\s*\|\s*(\w+)\s*\|", sec, re.M):
@@ -258,10 +258,10 @@ for path, item in api["paths"].items():
     for method, op in item.items():
         ops[(method.upper(), path)] = op.get("x-callqa-role")
 missing = sorted(set(ops) - set(table))
-check("every route of the running service is in docs/privacy.md's table (%d routes)" % len(ops), not missing,
+check("every route of the running service is in docs/privacy/access.md's table (%d routes)" % len(ops), not missing,
       "missing: %s" % missing)
 extra = sorted(set(table) - set(ops))
-check("docs/privacy.md's table names no route the service lacks", not extra, extra)
+check("docs/privacy/access.md's table names no route the service lacks", not extra, extra)
 differ = sorted(k for k in ops if k in table and table[k] != ops[k])
 check("each route's role in the table is its x-callqa-role", not differ,
       ["%s %s: table %s, service %s" % (k[0], k[1], table[k], ops[k]) for k in differ])

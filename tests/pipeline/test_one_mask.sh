@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_one_mask.sh - one masking path for every way a call comes in (src/pipeline/, pl_mask_report;
-# docs/privacy.md, "One walk"): a redacted call (campaign BANK with redaction on, call06's keyed
+# docs/privacy/pipeline.md, "One walk"): a redacted call (campaign BANK with redaction on, call06's keyed
 # digits 8275#) through the QA worker (uploaded, then `callqa worker`), through POST /analyze
 # (its body) and through POST /investigate (its recording beside a capture), on one
 # `callqa serve` with redaction on, and the same three on a service without redaction:

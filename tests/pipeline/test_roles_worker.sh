@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_roles_worker.sh - roles and agents' voice profiles in the QA pipeline (docs/report.md
-# "roles", docs/privacy.md "Agent voice profiles"), with the real worker and a SQLite store:
+# "roles", docs/privacy/retention.md "Agent voice profiles"), with the real worker and a SQLite store:
 #   - calls made by tests/pipeline/mkcalls.py from one-talker recordings: for each of three agents
 #     (P.862 talkers), a stereo enrolment call from the agent's first recording, and mono mixes
 #     of the agent's second recording with another customer talker, first speaker at random;

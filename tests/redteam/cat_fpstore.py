@@ -1,5 +1,5 @@
 """cat_fpstore.py - the file of remembered hold announcements (`callqa live --live hold
---announce-file FILE`, src/live/fpstore.c; docs/privacy.md, "Remembered hold announcements"),
+--announce-file FILE`, src/live/fpstore.c; docs/privacy/retention.md, "Remembered hold announcements"),
 as a hostile or stale file on disk would meet it.
 
   fpstore_bound  a file of 80,000 destinations (1.45 MB; callqa writes at most 2,000): refused

@@ -1,5 +1,5 @@
 """cat_purge.py - the purge and the erasure delete every copy callqa keeps of a call
-(docs/privacy.md, "What callqa keeps of a call"). Audio with known bytes is planted: samples
+(docs/privacy/retention.md, "What callqa keeps of a call"). Audio with known bytes is planted: samples
 whose two bytes are equal, so that the same bytes lie in a little-endian WAV, a big-endian AU
 and the transcode of one into the other. Then, for real: `callqa serve` (redact = all, the
 campaigns OPEN and KEEP without redaction, KEEP's kept forever), uploads with their captures, `callqa worker` (the redacted
