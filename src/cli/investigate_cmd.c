@@ -41,7 +41,7 @@ static void print_text(const json_t *o)
     const json_t *w = json_object_get(o, "warning");
     if (json_is_string(w))
         cq_cli_tprintf(stdout, "warning: %s\n", json_string_value(w));
-    const json_t *t = json_object_get(o, "truncated"); /* docs/network.md "Bounds" */
+    const json_t *t = json_object_get(o, "truncated"); /* docs/network/bounds.md "Bounds" */
     static const char *const cut[] = {"dialogs", "sip", "streams", "findings", "rtcp_reports"};
     json_int_t left = 0;
     for (size_t k = 0; k < sizeof(cut) / sizeof(*cut); k++)

@@ -442,7 +442,7 @@ int cq_cli_sip(int argc, char **argv)
         if (err[0])
             cq_cli_tprintf(stderr, "callqa sip: %s: %s\n", file, err);
     }
-    /* the part of the capture the answer holds (docs/network.md "Bounds") */
+    /* the part of the capture the answer holds (docs/network/bounds.md "Bounds") */
     net_capture *v = NULL;
     size_t none;
     int vrc = c ? net_capture_view(c, SIZE_MAX, max_bytes, &v, &none) : 0;

@@ -9,7 +9,7 @@
  * write each C0 control byte (0x00-0x1f), DEL (0x7f), each C1 control (U+0080-U+009F, as UTF-8
  * or as a lone byte) and each byte that is not part of valid UTF-8 as \xHH; everything else
  * (printable ASCII, valid UTF-8) is written as it is. An ESC sequence loses its ESC, so the
- * terminal prints it as text. docs/network.md, "Text from outside on the terminal".
+ * terminal prints it as text. docs/network/sip.md, "Text from outside on the terminal".
  *
  * Thread safety: the functions hold no state; each write is one stdio call per piece.
  */

@@ -33,7 +33,7 @@
 /* An answered call talks this long before missing media is said */
 #define NET_MEDIA_MIN_TALK_SEC 2.0
 #define NET_MEDIA_MIN_PACKETS 10 /* a stream with fewer does not carry a direction's voice */
-/* RTCP (docs/network.md "Findings" gives the reasons): a receiver's report of loss above 3 %
+/* RTCP (docs/network/sip.md "Findings" gives the reasons): a receiver's report of loss above 3 %
  * (G.711 with concealment, G.113 Appendix I's Bpl 25.1: about 10 points of R), above 10 %
  * major (about 27 points: R near 66, "many users dissatisfied" in G.109); a round trip above
  * 300 ms (G.114's 150 ms one-way, both ways), above 800 ms major (G.114's 400 ms one-way, past

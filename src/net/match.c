@@ -3,7 +3,7 @@
  * dialer's identifiers and times (a SIP Call-ID when the uploader gave one, Asterisk's uniqueid,
  * ViciDial's caller code, the number, the start and the length), a capture may hold many calls.
  * The rule, in order, the first step that finds exactly one INVITE dialog deciding (a step that
- * finds several falls to the next; docs/network.md "A dialog matched to a stored call"):
+ * finds several falls to the next; docs/network/vicidial.md "A dialog matched to a stored call"):
  *
  *   call_id      the dialog's Call-ID is the one given;
  *   uniqueid     a header of one of its messages (not a body) holds the uniqueid as a whole

@@ -87,7 +87,7 @@ typedef struct net_rtp_interval {
     double mos;                /* the E-model's MOS of the interval */
 } net_rtp_interval;
 /* What the far end said about a stream in RTCP (rtcp.c): the report blocks whose SSRC is the
- * stream's, sent by its receiver (docs/network.md "RTCP"). A figure no report gave is -1. */
+ * stream's, sent by its receiver (docs/network/rtp.md "RTCP"). A figure no report gave is -1. */
 typedef struct net_rtcp_remote {
     uint32_t reports;             /* report blocks about it (SR and RR) */
     uint32_t xr_reports;          /* XR VoIP-metrics blocks about it */
@@ -129,7 +129,7 @@ typedef struct net_rtp_stream {
                                        defaults (rtpevent, rtp.rfc2198), else "" */
     bool sdp_bound;  /* its payload map came from an SDP seen before its first packet */
     char digits[64]; /* RFC 4733 telephone events (DTMF 0-9 * # A-D), one per event */
-    /* the network's quality (rtp_quality.c, docs/network.md "Network MOS") */
+    /* the network's quality (rtp_quality.c, docs/network/rtp.md "Network MOS") */
     uint32_t loss_hist[NET_LOSS_BINS]; /* runs of 1, 2, ... 9, and 10 or more lost packets */
     uint32_t dv_hist[NET_DV_BINS];     /* |D| of consecutive packets: 10 ms bins, the last open */
     bool has_mos;                      /* a codec with planning values and packets enough */
@@ -486,7 +486,7 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
 
 /* ---- an answer within its bound ----------------------------------------------------------------
  *
- * An answer's lists are a part of the capture (answer.c, docs/network.md "Bounds"): the dialog
+ * An answer's lists are a part of the capture (answer.c, docs/network/bounds.md "Bounds"): the dialog
  * looked at with its messages, streams and findings first, then each list's items in capture
  * order, one of each list in turn, while the JSON stays within its bound. The part is a capture
  * of its own, a view renumbered so that every index in it names one of its items. */
@@ -565,7 +565,7 @@ typedef struct net_call_match {
 } net_call_match;
 
 /* The INVITE dialog of capture c (NULL: none) that is the call h describes (NULL: nothing
- * known), by the rule of match.c (docs/network.md "A dialog matched to a stored call"): the
+ * known), by the rule of match.c (docs/network/vicidial.md "A dialog matched to a stored call"): the
  * first of call_id, uniqueid, caller_code, time, only_call that finds exactly one. 1 with
  * out->dialog, or 0 with out->dialog SIZE_MAX and out->detail saying why. Pure; each message's
  * header text is read a bounded number of times. */
@@ -575,7 +575,7 @@ struct json_t *net_call_match_json(const net_call_match *m);
 
 /* ---- an investigation ------------------------------------------------------------------------ */
 
-/* Why a call went wrong (net_investigate.c, docs/network.md "POST /investigate"): the dialog looked
+/* Why a call went wrong (net_investigate.c, docs/network/investigate.md "POST /investigate"): the dialog looked
  * at, the findings the cross-checks with the recording raise, and 2 to 4 plain sentences built
  * from the facts. */
 typedef struct net_investigation {

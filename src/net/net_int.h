@@ -130,7 +130,7 @@ void net__rtp_audio(const net_capture *c, const net_rtp_stream *s, const net_rtp
 void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec, size_t *n,
                       bool full);
 
-/* RTCP (rtcp.c): a datagram that may be RTCP (docs/network.md "RTCP": by an SDP's port, by
+/* RTCP (rtcp.c): a datagram that may be RTCP (docs/network/rtp.md "RTCP": by an SDP's port, by
  * rtcp-mux, by its shape). true when it was taken for RTCP, or had RTCP's header and failed its
  * checks (counted in rtcp_bad): either way it is not RTP. */
 bool net__rtcp_udp(net_capture *c, const net_limits *lim, const net_udp *u);

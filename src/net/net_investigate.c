@@ -2,7 +2,7 @@
  * net_investigate.c - why did this call go wrong: the facts of a capture (or of SIP as text), the
  * dialer's status and, when the call's recording was analysed too, what the recording says,
  * joined into findings and 2 to 4 plain sentences that cite the codes and durations
- * (docs/network.md, "POST /investigate").
+ * (docs/network/investigate.md, "POST /investigate").
  *
  * The call looked at is one dialog: the one the caller names (match.c's, for a stored call),
  * else the INVITE dialog with the most severe finding (the first such; without an INVITE, the

@@ -2,7 +2,7 @@
  * net_legs.c - the legs of one call across a B2BUA or an SBC: a PBX that takes a call in and places
  * another out (Asterisk, FreeSWITCH, an SBC) makes two SIP dialogs of one conversation, each
  * with its own Call-ID. Which INVITE dialogs of a capture are legs of one call, by these rules
- * (docs/network.md, "Legs of one call"):
+ * (docs/network/sip.md, "Legs of one call"):
  *
  *   call_id_header  a header of one leg names the other's Call-ID (X-CID, X-Call-ID,
  *                   X-Orig-Call-ID, X-Original-Call-ID: what Kamailio, SEMS and SBCs add);

@@ -2,7 +2,7 @@
  * rtcp.c - RTCP: which datagrams are RTCP, their compound packets checked and taken apart (RFC
  * 3550 6.4-6.6: SR, RR, SDES's CNAME, BYE; APP and feedback skipped; RFC 3611's XR with its VoIP
  * Metrics block, 4.7), and each report block's round trip as Wireshark computes it, so that the
- * two tools agree figure for figure (docs/network.md "RTCP", tests/net/compare_rtcp.py).
+ * two tools agree figure for figure (docs/network/rtp.md "RTCP", tests/net/compare_rtcp.py).
  *
  *   which    a datagram whose first header is RTCP's (version 2, a packet type of 192-223) is
  *            RTCP when it goes to or from the port one above an SDP's RTP port, or the SDP's RTP

@@ -1,6 +1,6 @@
 /*
  * rtp_quality.c - what the network did to one RTP stream's voice, as a listener behind a jitter
- * buffer would hear it (docs/network.md, "Network MOS"):
+ * buffer would hear it (docs/network/rtp.md, "Network MOS"):
  *
  *   loss runs      the lengths of the runs of sequence numbers that never came (1 ... 9, 10+);
  *   |D|            RFC 3550's transit difference of consecutive arrivals, in 10 ms bins;

@@ -347,7 +347,7 @@ int pl_network_of(const rec_roots *roots, const char *rec_path, const char *hep_
         m = hm;
         m.dialog = mine;
     }
-    /* the answer within its bound (docs/network.md "Bounds"): a capture of many calls beside
+    /* the answer within its bound (docs/network/bounds.md "Bounds"): a capture of many calls beside
      * a recording is cut to what fits, the call's dialog first */
     size_t looked = m.dialog != SIZE_MAX ? m.dialog : net_primary_dialog(c);
     /* the network MOS of the call: the lowest of its dialog's streams, behind the adaptive

@@ -156,7 +156,7 @@ static void child_run(void *arg, int fd)
     int32_t rc = an->investigate ? pl__investigate_here(an->e, an->src.data, an->src.size, &js, msg,
                                                         sizeof(msg))
                                  : pl__analyse_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
-    struct rusage ru; /* an investigation's peak, for the log (docs/network.md "Bounds") */
+    struct rusage ru; /* an investigation's peak, for the log (docs/network/bounds.md "Bounds") */
     if (an->investigate && getrusage(RUSAGE_SELF, &ru) == 0)
         fprintf(stderr, "{\"level\":\"info\",\"msg\":\"investigation\",\"peak_rss_kb\":%ld}\n",
                 ru.ru_maxrss);

@@ -14,7 +14,7 @@
  * number and code it cites is in the facts; the explanation built from the facts stays beside
  * it.
  *
- * Bounds (docs/network.md "Bounds"): the answer is at most max_answer_mb (the child cuts the
+ * Bounds (docs/network/bounds.md "Bounds"): the answer is at most max_answer_mb (the child cuts the
  * capture's lists to it and counts the rest in `truncated`), so what is stored is too; the
  * request to the LLM is held to llm_context_tokens less llm_max_tokens and the repair turn's
  * room.

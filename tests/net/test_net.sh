@@ -393,7 +393,7 @@ s1=$(date +%s.%N)
 "$CQ" investigate --json --caller-code V0000000000000000001 --call-epoch $((T0 + 4200)) --length 40 "$T/manycalls.pcap" > "$T/many-t.json"
 s2=$(date +%s.%N)
 echo "# 10,000 calls: investigate with a uniqueid $(awk "BEGIN{print $s1 - $s0}") s, with a caller code found nowhere and a time $(awk "BEGIN{print $s2 - $s1}") s"
-# the answer holds what fits its 16 MiB (docs/network.md "Bounds"): the matched call first, its
+# the answer holds what fits its 16 MiB (docs/network/bounds.md "Bounds"): the matched call first, its
 # index the answer's
 check "match: 10,000 calls, the uniqueid of the last, and the time and length" "$PY" -c "
 import json,sys; A=json.load(open('$T/many-m.json')); B=json.load(open('$T/many-t.json'))

@@ -1,5 +1,5 @@
 """cat_bounds.py - what an answer, a stored answer and a prompt cost, whatever the capture
-(docs/network.md "Bounds"): POST /investigate and `callqa sip` on hostile captures generated
+(docs/network/bounds.md "Bounds"): POST /investigate and `callqa sip` on hostile captures generated
 here (minimal INVITEs, each its own Call-ID, and one-packet RTP streams: tests/net/gen_pcap.py
 `flood`), the old JSON body with a SIP trace of such INVITEs, and the LLM's prompt.
 
