@@ -239,7 +239,7 @@ static void held_note(double f_held, double f_burst, double at, int burst_ms, in
 }
 
 /* A held note on a row with a short note on a column is no digit (hold music's sustained notes:
- * docs/events.md, "Tone or music"); the same two tones keyed, with the row silent before and
+ * docs/events/measured.md, "Tone or music"); the same two tones keyed, with the row silent before and
  * after, are one; for each receiver configuration. */
 static void test_held_note(void **state)
 {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_event_net.sh - the regression net of the events (docs/events.md, "The regression net"):
+# test_event_net.sh - the regression net of the events (docs/events/measured.md, "The regression net"):
 # every recording of the shared corpus (115 files: calls, tones, hold music, prompts, formats,
 # speech, conversations, quality and VAD sets) and the music suite's set (events_mkcalls music,
 # through the five codecs), each event compared with tests/dsp/expected_events.txt: the same
