@@ -1,4 +1,4 @@
-"""corpus.py - POST /ask's red-team corpus (docs/ask.md, "The red-team corpus").
+"""corpus.py - POST /ask's red-team corpus (docs/ask/redteam.md, "The red-team corpus").
 
 Each entry: (id, category, type, query, expected) where type is callqa (the QA store: run on
 SQLite and on PostgreSQL), mysql (ViciDial on MariaDB) or prometheus, and expected maps a backend
