@@ -2,7 +2,7 @@
  * sc_sentiment_llm.c - the sentiment trend from the LLM (scoring.h): what is asked (per
  * speaker, per quarter of the call, a figure on -5..+5 with a quote of that speaker in that
  * quarter), each figure checked against the transcript, and the trend as the report's JSON
- * (docs/report.md, "sentiment"), the shape the lexicon fills too.
+ * (docs/report/scored.md, "sentiment"), the shape the lexicon fills too.
  *
  * DESIGN: figures are checked one by one, not the answer as a whole: a figure out of range, or
  * whose quote is not that speaker's words in that quarter, is dropped with why, and that

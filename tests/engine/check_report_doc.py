@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """check_report_doc.py - every field of `callqa analyze --json` reports is documented in
-docs/report.md, in the table of the object it belongs to.
+docs/report.md or a page of docs/report/, in the table of the object it belongs to.
 
     check_report_doc.py docs/report.md REPORTS.jsonl...     exit 0, or 1 naming what is missing
     check_report_doc.py --paths REPORTS.jsonl...             the object paths the reports hold
 
-docs/report.md marks each table with the object it documents, on a line of its own before it:
+docs/report.md is read with every page of the folder of its name (docs/report/*.md). Each page
+marks each table with the object it documents, on a line of its own before it:
     <!-- fields: leg.quality -->
 (several objects of the same shape: `<!-- fields: a.spans[], b.spans[] -->`). Paths name objects from the report's top (`.` is the report itself); `leg` stands for `inbound`
 and `outbound` (at the top and inside `conversation`), `[]` for the elements of an array. A field
 is documented when the first cell of a row of that object's table holds it as `name`.
 """
+import glob
 import json
+import os
 import re
 import sys
 
@@ -47,7 +50,16 @@ def fields_in(paths):
 
 
 def documented(doc_path):
-    docs, current = {}, None
+    """{object path: documented keys} of doc_path and of the pages of its folder (report.md:
+    report/*.md)"""
+    docs = {}
+    for page in [doc_path] + sorted(glob.glob(os.path.join(os.path.splitext(doc_path)[0], "*.md"))):
+        documented_in(page, docs)
+    return docs
+
+
+def documented_in(doc_path, docs):
+    current = None
     for line in open(doc_path):
         m = re.match(r"\s*<!--\s*fields:\s*(.+?)\s*-->", line)
         if m:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """measure_profiles.py - the voice-profile rule measured on more mixes than the worker test
-holds (docs/report.md "roles"): each agent talker enrolled from one recording (a stereo call,
+holds (docs/report/conversation.md "roles"): each agent talker enrolled from one recording (a stereo call,
 its print from the agent leg), then mono mixes of another recording of the same voice with each
 customer talker, first speaker at random (seeded), analysed by `callqa analyze --voiceprints`;
 the similarity of the profile to each diarized speaker (cq_voiceprint_similarity, here in

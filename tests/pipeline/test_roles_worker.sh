@@ -145,7 +145,7 @@ print("misses:" if misses else "misses: none")
 for m in misses:
     print("  " + m)
 # never wrong; the right agent on at least two thirds (measured: 8 of 9, the other unknown:
-# docs/report.md "roles")
+# docs/report/conversation.md "roles")
 sys.exit(0 if wrong == 0 and two >= 6 and right * 3 >= 2 * two else 1)
 EOF
 rc=$?

@@ -91,7 +91,7 @@ function Evidence({ ev, onSeek }) {
 
 const OUTCOME = { resolved: 'resolved', follow_up: 'follow-up needed', transferred: 'transferred', unresolved: 'unresolved' };
 
-// The call's summary as the scoring stored it (docs/report.md, "summary"): the LLM's, checked
+// The call's summary as the scoring stored it (docs/report/scored.md, "summary"): the LLM's, checked
 // against the transcript, or the deterministic assessment, always with its source named; the
 // reason an LLM's summary was not used, when one was asked.
 function Summary({ detail, onSeek }) {
