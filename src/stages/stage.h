@@ -1,6 +1,6 @@
 /*
  * stage.h - the analyzer stages of the engine: one descriptor per analyzer, one table of them.
- * Internal to the library (docs/ARCHITECTURE.md, "Adding an analyzer").
+ * Internal to the library (docs/tour/engine.md, "Adding an analyzer").
  *
  * DESIGN
  * The engine knows no analyzer by name. It decodes a call's legs in blocks and offers each block
