@@ -276,6 +276,60 @@ static void run_isolated(batch *b, long parallel, printer *pr)
     print_ready(b, pr);
 }
 
+/*
+ * `callqa --help`: every command on one line, by task (the commands' own pages are their tables',
+ * src/config/cfg_cmds.c). tests/cli/test_help.py holds it to at most 60 lines, each command it
+ * lists to a --help page with an example, and man callqa to every one of them.
+ */
+static const char k_overview[] =
+    "usage: callqa COMMAND [options] [ARGS...]\n"
+    "\n"
+    "Analyse call recordings and captures (levels, silences, speech, quality, events,\n"
+    "the conversation), follow live calls, and run the QA system that stores, scores\n"
+    "and serves them.\n"
+    "\n"
+    "Analyse recordings and captures:\n"
+    "  analyze FILE|DIR...            a report of each call: levels, speech, events\n"
+    "  analyze --transcribe FILE...   and its transcript, from an ASR server\n"
+    "  analyze --pcap CAPTURE         the call a capture carries, analysed as a recording\n"
+    "  classify -|FILE...             a stream's call events, as they are decided\n"
+    "  sip CAPTURE                    a capture's SIP dialogs, findings, RTP streams\n"
+    "  investigate CAPTURE            why a call went wrong (and its recording)\n"
+    "\n"
+    "Live calls:\n"
+    "  live --audiosocket HOST:PORT   the events of live calls, as they happen\n"
+    "\n"
+    "QA system:\n"
+    "  serve                          the HTTP service: the API and the dashboard\n"
+    "  worker --db STORE              analyse, transcribe and score queued calls\n"
+    "  requeue --db STORE             analyse stored calls again\n"
+    "  ingest vicidial ...            queue a ViciDial dialer's calls\n"
+    "  ingest watch --dir DIR         queue the recordings written to a folder\n"
+    "  transcript import FILE         attach a transcript made elsewhere to a call\n"
+    "  score --transcript FILE        score one call on a scorecard\n"
+    "  store migrate ...              move a SQLite store to PostgreSQL\n"
+    "  store audit --db STORE         the audit trail, as JSON lines\n"
+    "  store routes --db STORE        what changed on each route\n"
+    "  store redact --db STORE        redact calls stored before redaction was on\n"
+    "  store purge                    delete what the retention settings say is due\n"
+    "  store erase --phone NUMBER     delete a caller's calls (or --lead, --agent)\n"
+    "  user add|list|... [NAME]       the service's users and their API tokens\n"
+    "  ask grants                     the MySQL grants of POST /ask's account\n"
+    "\n"
+    "Other:\n"
+    "  version                        callqa's version\n"
+    "  help [COMMAND]                 this text, or a command's\n"
+    "\n"
+    "Example: callqa analyze samples/sample-call.wav\n"
+    "\n"
+    "More: callqa COMMAND --help (its options and an example), man callqa, and the\n"
+    "pages of docs/ in the source tree (docs/guide.md first).\n";
+
+static void overview(FILE *f)
+{
+    fputs(k_overview, f);
+}
+
 static void usage(FILE *f)
 {
     cq_cli_usage(f, "analyze");
@@ -444,10 +498,12 @@ static int run_service(char **argv)
     return 2;
 }
 
-int main(int argc, char **argv)
+static char k_help_flag[] = "--help";
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        overview(stderr);
         return 2;
     }
     if (!strcmp(argv[1], "analyze")) {
@@ -466,14 +522,38 @@ int main(int argc, char **argv)
         !strcmp(argv[1], "investigate") || !strcmp(argv[1], "ask") || !strcmp(argv[1], "user"))
         return run_service(argv);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+            printf("usage: callqa version\n  callqa's version, as callqa VERSION\n"
+                   "\nExample: callqa version\n");
+            return 0;
+        }
         printf("callqa %s\n", cq_version());
         return 0;
     }
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
+        if (!strcmp(argv[1], "help") && argc > 2 && argv[2][0] != '-') {
+            /* callqa help COMMAND...: callqa COMMAND... --help */
+            char **av = calloc((size_t)argc + 1, sizeof(*av));
+            if (!av) {
+                fprintf(stderr, "callqa: out of memory\n");
+                return 2;
+            }
+            av[0] = argv[0];
+            for (int i = 2; i < argc; i++)
+                av[i - 1] = argv[i];
+            av[argc - 1] = k_help_flag;
+            int rc = run(argc, av);
+            free(av);
+            return rc;
+        }
+        overview(stdout);
         return 0;
     }
-    fprintf(stderr, "callqa: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "callqa: unknown command '%s' (callqa --help: the commands)\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    return run(argc, argv);
 }

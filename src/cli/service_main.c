@@ -52,10 +52,8 @@ int main(int argc, char **argv)
         return cq_cli_user(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "live"))
         return cq_cli_live(argc - 1, argv + 1);
-    fprintf(stderr,
-            "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store|sip|"
-            "investigate|ask|user|live "
-            "[options]   (callqa serve "
-            "--help, callqa worker --help, callqa ingest --help)\n");
+    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|"
+                    "store|sip|investigate|ask|user|live [options]   (run as callqa COMMAND; "
+                    "callqa --help: the commands)\n");
     return 2;
 }
