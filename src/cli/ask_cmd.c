@@ -50,8 +50,9 @@ static void print_grant(void *u, const char *table, const char *const *cols, siz
 int cq_cli_ask(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "grants")) {
-        cq_cli_usage(stderr, "ask grants");
-        return 2;
+        bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+        cq_cli_usage(help ? stdout : stderr, "ask grants");
+        return help ? 0 : 2;
     }
     static cfg_settings set; /* none of its own: the table's defaults only */
     cfg_defaults(&set);

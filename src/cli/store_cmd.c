@@ -133,6 +133,17 @@ static int store_routes(int argc, char **argv)
     const char *db = NULL;
     bool rebuild = false;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf(
+                "usage: callqa store routes --db STORE [--rebuild]\n"
+                "  the change test over every route's hourly figures, once (the worker runs\n"
+                "  it every route_scan_sec): each change stored once with its worst calls;\n"
+                "  what it found as one JSON line (docs/routes.md)\n"
+                "  --db STORE   the store: SQLite path or postgresql:// URI\n"
+                "  --rebuild    first recompute every day's roll-ups from the calls and attempts\n"
+                "\nExample: callqa store routes --db callqa.db\n");
+            return 0;
+        }
         if (!strcmp(argv[i], "--rebuild"))
             rebuild = true;
         else if (!strcmp(argv[i], "--db") && i + 1 < argc)

@@ -150,6 +150,7 @@ static const row k_analyze[] = {
         "$CALLQA_MODEL_DIR, else ~/.local/share/callqa/models, models/README.md):\n"),
     GROUP(CFG_FLAGS_ANALYSIS),
     TXT("\nExit status: 0 all calls analysed, 1 some failed, 2 usage error.\n"),
+    TXT("\nExample: callqa analyze --json samples/sample-call.wav\n"),
     END};
 
 static const row k_transcribe[] = {
@@ -181,6 +182,8 @@ static const row k_transcribe[] = {
     TXT("\nthe analysis (as callqa analyze):\n"),
     GROUP(CFG_FLAGS_ANALYSIS),
     TXT("\nExit status: 0 all calls transcribed, 1 some failed, 2 usage error.\n"),
+    TXT("\nExample: callqa analyze --transcribe --asr-url http://127.0.0.1:8080 "
+        "samples/sample-call.wav\n"),
     END};
 
 static const row k_pcap[] = {
@@ -193,6 +196,7 @@ static const row k_pcap[] = {
     {.flag = "quiet", .letter = 'q', .type = A_FLAG},
     HELP_H,
     GROUP(CFG_FLAGS_ANALYSIS),
+    TXT("\nExample: callqa analyze --pcap capture.pcap --json\n"),
     END};
 
 static const row k_investigate[] = {
@@ -228,6 +232,7 @@ static const row k_investigate[] = {
     TEXT("only", "LIST", "the analyzers run on the recording (as callqa analyze --only)"),
     HELP_H,
     GROUP(CFG_FLAGS_ANALYSIS),
+    TXT("\nExample: callqa investigate --json --recording call.wav capture.pcap\n"),
     END};
 
 static const row k_classify[] = {
@@ -271,6 +276,7 @@ static const row k_classify[] = {
         "DTMF digits so far), \"closed\" once when it is complete; an event's lines share\n"
         "its \"id\". Several FILEs are classified one after the other, each on its own,\n"
         "and each line then starts with its \"file\".\n"),
+    TXT("\nExample: callqa classify --timeline samples/sample-mono.wav\n"),
     END};
 
 /* ---- callqa live ------------------------------------------------------------------------------
@@ -397,6 +403,7 @@ static const row k_live[] = {
         "ssrc_change) and its input's counters, and stats lines (with the audio analysed, the\n"
         "CPU seconds used, and the frames' waits for the analysis: p50, p99 and max in ms).\n"
         "SIGTERM or SIGINT: stop accepting, end every call (shutdown), flush, exit 0.\n"),
+    TXT("\nExample: callqa live --audiosocket 127.0.0.1:9092 --live hold --events events.jsonl\n"),
     END};
 
 /* ---- the QA system: serve, worker, requeue, ingest ---------------------------------------- */
@@ -428,6 +435,7 @@ static const row k_serve[] = {
     ON("help-settings", "every setting of the config file, with its default"),
     HELP_H,
     TXT("Environment: CALLQA_<SETTING> overrides the file (e.g. CALLQA_PORT=9000).\n"),
+    TXT("\nExample: callqa serve --listen 127.0.0.1:8080 --db callqa.db --token-file token\n"),
     END};
 
 static const row k_worker[] = {
@@ -464,12 +472,17 @@ static const row k_worker[] = {
     ON("no-ingest", "leave the dialer of the settings (vicidial) to another\n"
                     "process (default: scan it, every ingest_interval_sec)"),
     HELP_H,
+    TXT("\nExample: callqa worker --db callqa.db --jobs 2 --once\n"),
     END};
 
 static const row k_requeue[] = {
     TXT("usage: callqa requeue --db STORE --since YYYY-MM-DD[THH:MM:SS]\n"
         "  completed and failed calls queued since then are analysed again\n"),
-    TEXT("db", "STORE", NULL), TEXT("since", "DAY", NULL), HELP, END};
+    TEXT("db", "STORE", NULL),
+    TEXT("since", "DAY", NULL),
+    HELP,
+    TXT("\nExample: callqa requeue --db callqa.db --since 2024-06-01\n"),
+    END};
 
 static const row k_ingest_vicidial[] = {
     TXT("usage: callqa ingest vicidial --vicidial mysql://USER@HOST[:PORT]/DB\n"
@@ -525,6 +538,9 @@ static const row k_ingest_watch[] = {
         "the tree read again this often (default {default}; 0 never)"),
     ON("once", "what is there now, then exit"),
     HELP_H,
+    TXT("\nExample: callqa ingest vicidial --vicidial mysql://qa@10.0.0.5/asterisk \\\n"
+        "           --vicidial-password-file vici.pw --db callqa.db --once\n"
+        "Example: callqa ingest watch --dir /var/spool/asterisk/monitor --db callqa.db --once\n"),
     END};
 
 /* ---- transcripts and scores ---------------------------------------------------------------- */
@@ -544,6 +560,8 @@ static const row k_transcript[] = {
     TEXT("speaker", "S", NULL),
     TEXT("config", "FILE", NULL),
     HELP_H,
+    TXT("\nExample: callqa transcript import --db callqa.db --call 1700000000.42 "
+        "transcript.json\n"),
     END};
 
 static const row k_score[] = {
@@ -571,6 +589,7 @@ static const row k_score[] = {
     ON("json", "the result as JSON"),
     HELP_H,
     TXT("\nExit status: 0 scored (flagged or not), 1 bad input, 2 usage error.\n"),
+    TXT("\nExample: callqa score --json --transcript samples/sample-mono.transcript.json\n"),
     END};
 
 /* ---- the store ----------------------------------------------------------------------------- */
@@ -581,6 +600,7 @@ static const row k_store_migrate[] = {
         "       callqa store purge [--dry-run] [--now TIME]    (callqa store purge --help)\n"
         "       callqa store erase (--phone NUMBER | --lead ID) [--dry-run]\n"
         "       callqa store audit --db STORE [--jsonl] [--since UNIX_S] [--after ID]\n"
+        "       callqa store routes --db STORE [--rebuild]\n"
         "\n"
         "Copy every row of a SQLite store into a PostgreSQL store, then verify both hold the\n"
         "same (per table: the row count and a checksum). Run it again after an interruption:\n"
@@ -594,6 +614,8 @@ static const row k_store_migrate[] = {
     INT("batch", 1, 100000, "1000", "N", "rows per transaction on the target (default {default})"),
     HELP,
     TXT("\nExit status: 0 copied and verified, 1 failed or not verified, 2 usage error.\n"),
+    TXT("\nExample: callqa store migrate --from callqa.db --to "
+        "postgresql://callqa@localhost/callqa\n"),
     END};
 
 static const row k_store_redact[] = {
@@ -611,6 +633,7 @@ static const row k_store_redact[] = {
     ON("dry-run", "show what would be redacted, change nothing"),
     HELP_H,
     TXT("\nExit status: 0 done, 1 a call failed (the others are done), 2 usage error.\n"),
+    TXT("\nExample: callqa store redact --db callqa.db --since 2024-06-01 --dry-run\n"),
     END};
 
 static const row k_store_purge[] = {
@@ -636,6 +659,8 @@ static const row k_store_purge[] = {
     TEXT("config", "FILE", "settings (docs/config.md)"),
     HELP,
     TXT("\nExit status: 0 done and verified, 1 a call failed (nothing of it changed), 2 usage.\n"),
+    TXT("\nExample: callqa store purge --dry-run --db callqa.db\n"
+        "Example: callqa store erase --phone 15551234567 --dry-run --db callqa.db\n"),
     END};
 
 static const row k_store_audit[] = {
@@ -648,6 +673,7 @@ static const row k_store_audit[] = {
     NUM("since", 0, 1e12, NULL, "UNIX_S", NULL),
     INT("after", 0, 9e15, NULL, "ID", NULL),
     HELP,
+    TXT("\nExample: callqa store audit --db callqa.db --since 1717200000\n"),
     END};
 
 static const row k_user[] = {
@@ -684,6 +710,7 @@ static const row k_user[] = {
     TXT("\n"
         "A password file must be of mode 0600; its first line is the password (10 to 1000\n"
         "bytes). Exit status: 0 done, 1 failed, 2 usage error.\n"),
+    TXT("\nExample: callqa user add alice --role analyst --password-stdin --db callqa.db\n"),
     END};
 
 /* ---- captures, and POST /ask's grants ------------------------------------------------------ */
@@ -748,6 +775,8 @@ static const row k_sip[] = {
          "settings (docs/config.md: hep_*, max_answer_mb); the CALLQA_*\n"
          "variables override it, the flags both"),
     HELP_H,
+    TXT("\nExample: callqa sip --json capture.pcap\n"
+        "Example: callqa sip --hep 0.0.0.0:9060 --hep-dir hep --hep-allow 10.0.0.0/8\n"),
     END};
 
 static const row k_ask_grants[] = {
@@ -758,6 +787,7 @@ static const row k_ask_grants[] = {
     {.flag = "db", .type = A_TEXT, .dflt = "asterisk", .arg = "DB"},
     {.flag = "allow", .type = A_TEXT, .dflt = "", .arg = "LIST"},
     HELP,
+    TXT("\nExample: callqa ask grants --host 10.0.0.5 > grants.sql\n"),
     END};
 
 static const command k_commands[] = {
