@@ -115,7 +115,8 @@ static void quiet_notice(void *arg, const char *message)
  * rows, where starting parallel workers costs more than it saves (the API's daily summary: 140
  * ms with two workers, 35 ms without, on a 2-CPU machine), and where compiling a plan costs
  * more than running it (the calls list filtered by DTMF and sorted by duration, 100,000 calls:
- * 526 ms with JIT, of which 244 ms compiling, 208 ms without; BENCHMARKS.md). */
+ * 526 ms with JIT, of which 244 ms compiling, 208 ms without; measured in BENCHMARKS.md's history,
+ * git log -p BENCHMARKS.md). */
 static int session_setup(pgdb *d)
 {
     PQsetNoticeProcessor(d->c, quiet_notice, NULL);
