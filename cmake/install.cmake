@@ -33,16 +33,36 @@ endif()
 # ---- the man pages, from the help text -----------------------------------------------------------
 set(CQ_MAN_DIR ${CMAKE_BINARY_DIR}/man)
 set(cq_man_sh ${CMAKE_SOURCE_DIR}/cmake/man_from_help.sh)
+set(cq_cli $<TARGET_FILE:callqa_cli>)
+# callqa --help's synopsis and commands by task, then a section for each of its headings with
+# the pages of its commands (tests/cli/test_help.py: every command of callqa --help is here)
 add_custom_command(
   OUTPUT ${CQ_MAN_DIR}/callqa.1.gz ${CQ_MAN_DIR}/callqa-service.1.gz
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CQ_MAN_DIR}
   COMMAND sh ${cq_man_sh} ${CQ_MAN_DIR}/callqa.1 callqa 1 ${PROJECT_VERSION}
           "analyze call recordings, and the QA service" ${CMAKE_SOURCE_DIR}/cmake/callqa.1.tail
-          callqa $<TARGET_FILE:callqa_cli> --help --
-          "COMMANDS callqa serve" $<TARGET_FILE:callqa_cli> serve --help --
-          "callqa worker" $<TARGET_FILE:callqa_cli> worker --help --
-          "callqa ingest" $<TARGET_FILE:callqa_cli> ingest --help --
-          "callqa live" $<TARGET_FILE:callqa_cli> live --help --
+          callqa ${cq_cli} --help --
+          "ANALYSE RECORDINGS AND CAPTURES::callqa analyze" ${cq_cli} analyze --help --
+          "callqa analyze --transcribe" ${cq_cli} analyze --transcribe --help --
+          "callqa analyze --pcap" ${cq_cli} analyze --pcap CAPTURE --help --
+          "callqa classify" ${cq_cli} classify --help --
+          "callqa sip" ${cq_cli} sip --help --
+          "callqa investigate" ${cq_cli} investigate --help --
+          "LIVE CALLS::callqa live" ${cq_cli} live --help --
+          "QA SYSTEM::callqa serve" ${cq_cli} serve --help --
+          "callqa worker" ${cq_cli} worker --help --
+          "callqa requeue" ${cq_cli} requeue --help --
+          "callqa ingest vicidial, callqa ingest watch" ${cq_cli} ingest --help --
+          "callqa transcript import" ${cq_cli} transcript import --help --
+          "callqa score" ${cq_cli} score --help --
+          "callqa store migrate" ${cq_cli} store migrate --help --
+          "callqa store audit" ${cq_cli} store audit --help --
+          "callqa store routes" ${cq_cli} store routes --help --
+          "callqa store redact" ${cq_cli} store redact --help --
+          "callqa store purge, callqa store erase" ${cq_cli} store purge --help --
+          "callqa user" ${cq_cli} user --help --
+          "callqa ask grants" ${cq_cli} ask grants --help --
+          "OTHER::callqa version" ${cq_cli} version --help --
   COMMAND sh ${cq_man_sh} ${CQ_MAN_DIR}/callqa-service.1 callqa-service 1 ${PROJECT_VERSION}
           "the service, worker and ingest commands of callqa"
           ${CMAKE_SOURCE_DIR}/cmake/callqa-service.1.tail

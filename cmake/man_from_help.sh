@@ -4,11 +4,15 @@
 # (CMakeLists.txt: callqa_man).
 #   man_from_help.sh OUT.1 NAME SECTION VERSION "SUMMARY" TAIL [TITLE COMMAND...]...
 # Each TITLE is followed by a command whose standard output is help text; "--" ends a command.
-# The first one's text is the page's synopsis, description and options; each one after it is a
-# subsection of COMMANDS. The help text's shapes become roff: "usage:" lines and the lines under
-# them a synopsis; "  -x, --flag ARG  text" lines (and the deeper-indented lines after them) a
-# tagged paragraph; a blank line a new paragraph; other lines text (a paragraph of their own
-# after a tagged one). TAIL (roff: the files, see also) ends the page.
+# The first one's text is the page's synopsis and description; each one after it is a subsection
+# (.SS TITLE), and a TITLE "SECTION::TITLE" starts a section first (.SH SECTION: the commands
+# of one heading of `callqa --help`). The help text's shapes become roff: "usage:" lines and
+# the lines under them a synopsis; "  -x, --flag ARG  text" lines (and the deeper-indented lines
+# after them) a tagged paragraph; a blank line a new paragraph; other lines text (a paragraph of
+# their own after a tagged one); an "Example: callqa ..." line a line of its own. In the first
+# text, a line "Heading:" is a subsection of the description and a line "  command ARGS  text"
+# a tagged paragraph: `callqa --help`'s commands by task. TAIL (roff: the files, see also) ends
+# the page.
 set -eu
 out=$1 name=$2 section=$3 version=$4 summary=$5 tail=$6
 shift 6
@@ -31,8 +35,13 @@ while [ $# -gt 0 ]; do
     if [ $first -eq 1 ]; then
         printf '.SH SYNOPSIS\n' >> "$tmp"
     else
-        [ "$title" = "${title#COMMANDS}" ] || printf '.SH COMMANDS\n' >> "$tmp"
-        printf '.SS %s\n' "$(printf '%s' "${title#COMMANDS }" | sed 's/-/\\-/g')" >> "$tmp"
+        case $title in
+        *::*)
+            printf '.SH %s\n' "$(printf '%s' "${title%%::*}" | sed 's/-/\\-/g')" >> "$tmp"
+            title=${title#*::}
+            ;;
+        esac
+        printf '.SS %s\n' "$(printf '%s' "$title" | sed 's/-/\\-/g')" >> "$tmp"
     fi
     text=$(eval "$cmd") || {
         echo "man_from_help.sh: $cmd failed" >&2
@@ -58,6 +67,35 @@ while [ $# -gt 0 ]; do
         close_usage()
         if (first == 1 && !seen_text) { print ".SH DESCRIPTION"; seen_text = 1 } else print ".PP"
         in_tp = 0
+        next
+    }
+    first == 1 && seen_text && /^[A-Z][^:]*:$/ {
+        close_usage()
+        s = $0
+        sub(/:$/, "", s)
+        print ".SS " esc(s)
+        in_tp = 0
+        next
+    }
+    first == 1 && seen_text && /^  [a-z]/ {
+        s = $0
+        sub(/^ +/, "", s)
+        i = index(s, "  ")
+        tag = i > 0 ? substr(s, 1, i - 1) : s
+        rest = i > 0 ? substr(s, i) : ""
+        sub(/^ +/, "", rest)
+        print ".TP"
+        in_tp = 1
+        print ".B " esc(tag)
+        if (rest != "") print esc(rest)
+        next
+    }
+    /^Example: / {
+        close_usage()
+        if (in_tp) { print ".PP"; in_tp = 0 }
+        print ".br"
+        print esc($0)
+        print ".br"
         next
     }
     /^ {1,4}-/ {
