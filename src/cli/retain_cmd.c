@@ -1,5 +1,5 @@
 /*
- * retain_cmd.c - `callqa store purge` and `callqa store erase` (docs/privacy.md, "Retention and
+ * retain_cmd.c - `callqa store purge` and `callqa store erase` (docs/privacy/retention.md, "Retention and
  * erasure"); retention from the settings is cli_common.c's, which the worker's scheduled purge
  * shares.
  *

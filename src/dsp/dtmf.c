@@ -18,7 +18,7 @@
  *     symbol plausible for a few frames does not cut a digit in pieces.
  * A closed run is judged on its core, the frames where both tones are within 6 dB of the run's
  * peak. It is a digit when (each test measured on tests/dsp/test_dtmf_speech.c and the corpus;
- * docs/events.md):
+ * docs/events/dtmf-speech.md):
  *   - it has 6 frames or more, and so has its core (a 20 ms tone has 5, a 40 ms tone 7-8);
  *   - the pair holds 12 % of the power read across the DTMF bands, and its row and its column
  *     are, on average, the strongest of their groups;
@@ -76,7 +76,7 @@
  * before or after the gate (fitted beside the gate's tones, whose comb echoes reach into those
  * 25 ms), and the two do not both sit on voice harmonics (fit_accepts; a
  * voice makes both then). Reported over the gate. Measured on tests/dsp/test_dtmf_speech.c
- * and the corpus (docs/events.md): of the runs refused on the corpus's speech, music and calls
+ * and the corpus (docs/events/dtmf-speech.md): of the runs refused on the corpus's speech, music and calls
  * that pass the other three, the weaker tone stood at best 2.9 dB under what is left.
  *   A pair that holds steady may stand lower, down to 10 dB under what is left: the fit is run
  * again with each tone's change across the gate (the tone times its distance from the gate's
@@ -109,7 +109,7 @@
  * digits at one level; a voice harmonic seldom sounds there with the rest quiet).
  * Gates of 50 ms every 25 ms along the corpus's speech, music, prompts and calls: 8 of 98 803
  * pass as a train's end slots, 17 as slots between its digits; with the train's level 7 and
- * 12 dB under the speech's, 11 and 12, and 19 and 21 (docs/events.md). A digit that makes a
+ * 12 dB under the speech's, 11 and 12, and 19 and 21 (docs/events/dtmf-speech.md). A digit that makes a
  * train is placed by its key's own span (cq__dtmf_refine: the same gate search, 20 ms either
  * way, for the reported key), which also reads its level.
  */
@@ -987,7 +987,7 @@ static int at_level(const run *u, const double *amp, const double *lv)
 /* A slot of a train (tones.c): is there a key over the gate [a, b) (8 kHz samples)? Where the
  * neighbours place a digit, the gate is known and one fit is tried, not the search over every
  * run: the tests are those of fit_accepts, looser, and looser still `between` two digits of the
- * train (measured in docs/events.md). */
+ * train (measured in docs/events/dtmf-speech.md). */
 int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between, const double *lv)
 {
     uint64_t ga = half_rate(a), gb = half_rate(b);

@@ -1,6 +1,6 @@
 /*
  * fpstore.c - the announcements `callqa live` remembers per destination (docs/live.md,
- * "Remembered announcements"; docs/privacy.md says what it keeps): the fingerprints a call's
+ * "Remembered announcements"; docs/privacy/retention.md says what it keeps): the fingerprints a call's
  * classifier learned (cq_classifier_learned), kept under the destination the call named, handed
  * to the next call to the same destination (cq_classifier_remember).
  *

@@ -43,7 +43,7 @@
  *   - the transcript: no Luhn-valid 13-19-digit run (pv_luhn_runs_transcript) and no hit of an
  *     enabled type when its redacted text is run through the detectors again.
  * A call that fails is stored with redaction "failed": the service holds its audio back from
- * playback and download (docs/privacy.md).
+ * playback and download (docs/privacy/pipeline.md).
  *
  * This file holds the settings, the one walk, the copy's whole (pl_redact_call) and calls
  * already stored; the copy is written by redact_copy.c, the spans are placed on the audio by

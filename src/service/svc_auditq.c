@@ -1,6 +1,6 @@
 /*
  * svc_auditq.c - the audit trail's queue: a request leaves its rows here when it ends, and one
- * thread writes them to the store in group commits, off the requests' path (docs/privacy.md,
+ * thread writes them to the store in group commits, off the requests' path (docs/privacy/access.md,
  * "The audit trail").
  *
  * DESIGN

@@ -89,7 +89,7 @@ typedef enum store_file_kind {
     STORE_FILE_TRANSCODE,     /* the service's transcode cache of a file named by a column */
     STORE_FILE_KINDS
 } store_file_kind;
-/* The kind as the purge's report and docs/privacy.md name it. */
+/* The kind as the purge's report and docs/privacy/retention.md name it. */
 const char *store_file_name(store_file_kind k);
 /* A recording's path without its extension (and, with `legs`, without a ViciDial leg's -in,
  * -out or -all), into base[n]: what the files beside it are named from. 0, or -1 when there is
@@ -186,7 +186,7 @@ int store_audio_deleted(store *s, int64_t call_id);
 /* After a deletion or a redaction, what it leaves in a SQLite store's files scrubbed: with
  * `search`, the search index rewritten whole (FTS5's optimize: a deleted transcript's words
  * leave its segments), then the write-ahead log checkpointed and truncated to nothing (the
- * deleted rows' pages were zeroed by secure_delete). PostgreSQL: nothing (docs/privacy.md).
+ * deleted rows' pages were zeroed by secure_delete). PostgreSQL: nothing (docs/privacy/retention.md).
  * 0, or -1 with msg (the log not emptied while another connection reads). */
 int store_scrub(store *s, bool search, char *msg, size_t n);
 

@@ -1,5 +1,5 @@
 /*
- * store_ro.h - read-only connections for the SQL of POST /ask (docs/ask.md): to the QA store
+ * store_ro.h - read-only connections for the SQL of POST /ask (docs/ask/sources.md): to the QA store
  * and to ViciDial's database, each refusing writes in layers its database engine holds. It needs
  * no store handle: a connection is opened from a path, a URI or a server's address.
  *
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* ---- read-only queries (store_ro*.c; POST /ask, docs/ask.md) ----------------------------------
+/* ---- read-only queries (store_ro*.c; POST /ask, docs/ask/sources.md) ----------------------------------
  *
  * A connection of its own on which no query can write, whoever wrote the query: each backend's
  * database engine refuses writes in layers that each hold on their own, and the refusing layer is
@@ -31,7 +31,7 @@
  *               a read-only transaction, no multi-statements, max_statement_time and a KILL
  *               QUERY watchdog, an EXPLAIN estimate cap.
  * Layer names: "authorizer", "prepare", "one_statement", "readonly", "explain", "privilege",
- * "read_only_server", "read_only_transaction", "timeout", "allow_list", "engine" (docs/ask.md
+ * "read_only_server", "read_only_transaction", "timeout", "allow_list", "engine" (docs/ask/sources.md
  * says which backend uses which).
  */
 typedef struct store_ro store_ro;
@@ -80,7 +80,7 @@ typedef struct store_ro_my_config {
     bool primary; /* true: the server may be a primary (not read-only): 2 s per statement */
 } store_ro_my_config;
 store_ro *store_ro_open_mariadb(const store_ro_my_config *c, char *msg, size_t n);
-/* ViciDial's credential columns ("table.column", NULL-terminated; docs/ask.md): refused by
+/* ViciDial's credential columns ("table.column", NULL-terminated; docs/ask/sources.md): refused by
  * store_ro_open_mariadb whatever the allow-list and c->never say. */
 extern const char *const store_ro_vicidial_never[];
 

@@ -1,6 +1,6 @@
 /*
  * store_ro_sqlite.c - read-only queries over a SQLite store, for a caller that runs SQL it did not
- * write (POST /ask's QA-store source; docs/ask.md). Writes are impossible by construction, in
+ * write (POST /ask's QA-store source; docs/ask/sources.md). Writes are impossible by construction, in
  * layers that each hold on their own, the database engine's first:
  *
  *   open           a connection of its own, SQLITE_OPEN_READONLY, PRAGMA query_only,

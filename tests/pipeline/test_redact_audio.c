@@ -1,6 +1,6 @@
 /*
  * test_redact_audio.c - the keyed digits of a recording muted in its redacted copy
- * (pl_redact_call, src/pipeline/redact.c; docs/privacy.md), measured against the truth.
+ * (pl_redact_call, src/pipeline/redact.c; docs/privacy/pipeline.md), measured against the truth.
  *
  * Each set: a recording whose digits' true spans are known, analysed by the engine (its events:
  * the report's DTMF runs), then redacted with the mute mode and no transcript; the copy must be

@@ -1,4 +1,4 @@
-"""cat_masking.py - keyed digits, card numbers and SSNs with redaction on (docs/privacy.md,
+"""cat_masking.py - keyed digits, card numbers and SSNs with redaction on (docs/privacy/pipeline.md,
 "Normalisation before detection" and "One walk"): a service with redaction on for a campaign
 (BANK=all, SALES=none), the fake LLM keeping every request body, and the worker.
 

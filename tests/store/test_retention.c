@@ -1,5 +1,5 @@
 /*
- * test_retention.c - retention, purge and erasure end to end (docs/privacy.md, "Retention and
+ * test_retention.c - retention, purge and erasure end to end (docs/privacy/retention.md, "Retention and
  * erasure"): a store filled through the store's API with calls of several ages, sources and
  * campaigns (analyses, envelopes, transcripts and their search rows, scores with quotes and an
  * LLM's text, overrides, LLM requests, events, roll-ups, the service's stored results, uploaded

@@ -2,7 +2,7 @@
 # test_store_ro_my.sh - the ViciDial read-only queries (src/store/store_ro_my.c) against a real
 # MariaDB started here under a temporary directory (tests/lib/my_lib.sh),
 # holding ViciDial's schema (../shared/vicidial/schema.sql) and rows made here, credentials among
-# them; the account callqa_ask with column-level SELECT on the default allow-list (docs/ask.md),
+# them; the account callqa_ask with column-level SELECT on the default allow-list (docs/ask/sources.md),
 # accounts that must be refused at open, read_only ON. Then the cmocka program, with the server's
 # place in its environment (CQ_MY_*).
 #   usage: test_store_ro_my.sh PROGRAM SHARED_DIR
@@ -60,7 +60,7 @@ INSERT INTO recording_log (recording_id, start_time, length_in_sec, filename, lo
         CONCAT('1709305200.', seq) FROM seq_1_to_200;
 EOF
 
-# ---- the accounts: callqa_ask holds SELECT on the default allow-list's columns (docs/ask.md) and
+# ---- the accounts: callqa_ask holds SELECT on the default allow-list's columns (docs/ask/sources.md) and
 # nothing else; the others hold one thing more each, which open must refuse ----
 PW=ask-pw-5ecret
 GRANTS="
