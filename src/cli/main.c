@@ -323,7 +323,7 @@ static const char k_overview[] =
     "Example: callqa analyze samples/sample-call.wav\n"
     "\n"
     "More: callqa COMMAND --help (its options and an example), man callqa, and the\n"
-    "pages of docs/ in the source tree (docs/guide.md first).\n";
+    "source tree's docs/ (docs/README.md: its pages by reader).\n";
 
 static void overview(FILE *f)
 {
