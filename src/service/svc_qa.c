@@ -331,13 +331,19 @@ void svc_qa_sentiment_figures(json_t *o, const store_val *c, int n)
 }
 
 /* What callqa adds to the scores: the partial scores (normalised over the categories scored),
- * which calls scored without an LLM have where the total is null. */
+ * which calls scored without an LLM have where the total is null. partial_scored_calls counts
+ * every call with a partial score (a call with a total has one too); partial_only_calls those
+ * without a total, the calls the scored figures leave out, with their mean apart. */
 void svc_qa_partial_figures(json_t *o, const store_val *c, int n)
 {
     double pn = svc_qa_num(c, n, "partial_n");
     json_object_set_new(o, "partial_scored_calls", json_integer((json_int_t)pn));
     json_object_set_new(o, "avg_partial_score",
                         svc_qa_round(pn > 0, svc_qa_num(c, n, "partial_sum") / pn, 1));
+    double on = svc_qa_num(c, n, "partial_only_n");
+    json_object_set_new(o, "partial_only_calls", json_integer((json_int_t)on));
+    json_object_set_new(o, "avg_partial_only_score",
+                        svc_qa_round(on > 0, svc_qa_num(c, n, "partial_only_sum") / on, 1));
 }
 
 /* ---- GET /api/qa/health -------------------------------------------------------------------- */

@@ -179,7 +179,7 @@ typedef struct agent_acc {
     json_t *cat_raw; /* sums and counts */
     double mos_sum, mos_n, analysed, skipped, errors, talk, hold, dead, one_way;
     double dnsmos_sum, dnsmos_n; /* DNSMOS's MOS apart from NISQA's */
-    double partial_n, partial_sum;
+    double partial_n, partial_sum, partial_only_n, partial_only_sum;
     double shift_n, shift_sum, drops; /* the customers' sentiment */
 } agent_acc;
 
@@ -211,6 +211,8 @@ static int agent_day(void *user, const store_val *c, int n)
     a->dnsmos_sum += svc_qa_num(c, n, "dnsmos_sum"), a->dnsmos_n += svc_qa_num(c, n, "dnsmos_n");
     a->partial_n += svc_qa_num(c, n, "partial_n"),
         a->partial_sum += svc_qa_num(c, n, "partial_sum");
+    a->partial_only_n += svc_qa_num(c, n, "partial_only_n");
+    a->partial_only_sum += svc_qa_num(c, n, "partial_only_sum");
     a->shift_n += svc_qa_num(c, n, "customer_shift_n");
     a->shift_sum += svc_qa_num(c, n, "customer_shift_sum");
     a->drops += svc_qa_num(c, n, "customer_drops");
@@ -267,8 +269,10 @@ enum MHD_Result svc_qa_agent(req *r, const char *data, size_t *size)
     json_object_set_new(o, "category_averages", svc_qa_categories(cv, cn));
     json_object_set_new(o, "trend", a.trend);
     store_val pv[] = {{.name = "partial_n", .t = SV_REAL, .d = a.partial_n},
-                      {.name = "partial_sum", .t = SV_REAL, .d = a.partial_sum}};
-    svc_qa_partial_figures(o, pv, 2);
+                      {.name = "partial_sum", .t = SV_REAL, .d = a.partial_sum},
+                      {.name = "partial_only_n", .t = SV_REAL, .d = a.partial_only_n},
+                      {.name = "partial_only_sum", .t = SV_REAL, .d = a.partial_only_sum}};
+    svc_qa_partial_figures(o, pv, 4);
     store_val sv[] = {{.name = "customer_shift_n", .t = SV_REAL, .d = a.shift_n},
                       {.name = "customer_shift_sum", .t = SV_REAL, .d = a.shift_sum},
                       {.name = "customer_drops", .t = SV_REAL, .d = a.drops}};
@@ -337,12 +341,18 @@ enum MHD_Result svc_qa_flagged(req *r, const char *data, size_t *size)
     return svc_qa_send(r, 200, a);
 }
 
+/* The ranked agents (a rank is given to the agents with min_calls totals or more) by their mean
+ * total, the highest first; then the agents ranked on no total, by their id. */
 static int cmp_leader(const void *x, const void *y)
 {
     json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+    bool ra = json_is_true(json_object_get(a, "ranked")),
+         rb = json_is_true(json_object_get(b, "ranked"));
+    if (ra != rb)
+        return ra ? -1 : 1;
     double sa = json_number_value(json_object_get(a, "avg_score"));
     double sb = json_number_value(json_object_get(b, "avg_score"));
-    if (sa != sb)
+    if (ra && sa != sb)
         return sa > sb ? -1 : 1;
     return strcmp(json_string_value(json_object_get(a, "agent_user")),
                   json_string_value(json_object_get(b, "agent_user")));
@@ -350,8 +360,8 @@ static int cmp_leader(const void *x, const void *y)
 
 static json_t *leader_shape(const store_val *c, int n, void *u)
 {
-    (void)u;
-    double calls = svc_qa_num(c, n, "calls");
+    long min_calls = *(const long *)u;
+    double calls = svc_qa_num(c, n, "calls"), on = svc_qa_num(c, n, "partial_only_n");
     json_t *o = json_object();
     json_object_set_new(o, "agent_user", svc_qa_val(svc_qa_col(c, n, "agent_user"), -1));
     json_object_set_new(o, "agent_name", svc_qa_val(svc_qa_col(c, n, "agent_name"), -1));
@@ -365,21 +375,27 @@ static json_t *leader_shape(const store_val *c, int n, void *u)
         o, "max_score",
         svc_qa_round(!svc_qa_is_null(c, n, "score_max"), svc_qa_num(c, n, "score_max"), 1));
     json_object_set_new(o, "flagged", json_integer((json_int_t)svc_qa_num(c, n, "flagged")));
+    json_object_set_new(o, "partial_only_calls", json_integer((json_int_t)on));
+    json_object_set_new(o, "avg_partial_only_score",
+                        svc_qa_round(on > 0, svc_qa_num(c, n, "partial_only_sum") / on, 1));
+    /* a sorting mark, taken off before the answer */
+    json_object_set_new(o, "ranked", json_boolean(calls > 0 && calls >= (double)min_calls));
     return o;
 }
 
 enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
-    long days, min_calls;
+    long days, min_calls, partial;
     if (svc_qa_int_arg(r, "days", 7, 1, 90, &days) ||
-        svc_qa_int_arg(r, "min_calls", 5, 1, 100000, &min_calls))
+        svc_qa_int_arg(r, "min_calls", 5, 1, 100000, &min_calls) ||
+        svc_qa_int_arg(r, "partial", 0, 0, 1, &partial))
         return svc_send(r);
     char from[11], to[11];
     svc_qa_day_back((int)days - 1, from);
     svc_qa_day_back(0, to);
-    store_val p[3] = {SV_S(from), SV_S(to), SV_I(min_calls)};
-    json_t *a = svc_qa_query(r, SQ_LEADERBOARD, p, 3, leader_shape, NULL);
+    store_val p[4] = {SV_S(from), SV_S(to), SV_I(min_calls), SV_I(partial)};
+    json_t *a = svc_qa_query(r, SQ_LEADERBOARD, p, 4, leader_shape, &min_calls);
     if (!a)
         return svc_qa_store_failed(r);
     size_t n = json_array_size(a);
@@ -388,10 +404,14 @@ enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size)
         v[i] = json_incref(json_array_get(a, i));
     qsort(v, n, sizeof(*v), cmp_leader);
     json_t *out = json_array();
+    json_int_t rank = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
-        json_object_set_new(o, "rank", json_integer((json_int_t)i + 1));
+        /* an agent without min_calls totals (partial=1 lists them) has no rank */
+        bool ranked = json_is_true(json_object_get(v[i], "ranked"));
+        json_object_set_new(o, "rank", ranked ? json_integer(++rank) : json_null());
         json_object_update(o, v[i]);
+        json_object_del(o, "ranked");
         json_decref(v[i]);
         json_array_append_new(out, o);
     }

@@ -30,7 +30,7 @@
 
 #define MAX_STMTS DB_MAX_STMTS
 #define MAX_PARAMS                                                                                 \
-    64 /* a row of the widest table (daily_stats: 42 columns) copied by store migrate */
+    64 /* a row of the widest table (daily_stats: 44 columns) copied by store migrate */
 
 typedef struct pgdb pgdb;
 

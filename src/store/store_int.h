@@ -236,8 +236,10 @@ int store__route_day(store *s, const char *day);
 
 /* A day's figures summed over its roll-up rows (daily_stats), as the API names them: the
  * columns of day_summary after its day (STORE__DAY_COLUMNS, in the same order) and of the
- * queries that sum daily_stats over days (store_query.c). */
-#define STORE__DAY_FIGURES                                                                         \
+ * queries that sum daily_stats over days (store_query.c). The _V20 lists are day_summary's
+ * columns as migration 20 made it (store_schema.c fills it with them); migration 22 added the
+ * partial-only calls' count and sum (the calls with a partial score and no total). */
+#define STORE__DAY_FIGURES_V20                                                                     \
     "SUM(queued) AS total_calls, SUM(analysed) AS analysed, SUM(skipped) AS skipped, "             \
     "SUM(errored) AS errors, SUM(talk_sec) AS talk_sec, SUM(hold_sec) AS hold_sec, "               \
     "SUM(dead_air_sec) AS dead_air_sec, SUM(one_way_calls) AS one_way_calls, SUM(mos_sum) AS "     \
@@ -254,13 +256,17 @@ int store__route_day(store *s, const char *day);
     "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum, "                               \
     "SUM(cust_shift_sum) AS customer_shift_sum, SUM(cust_shift_n) AS customer_shift_n, "           \
     "SUM(cust_drops) AS customer_drops, SUM(dnsmos_sum) AS dnsmos_sum, SUM(dnsmos_n) AS dnsmos_n"
-#define STORE__DAY_COLUMNS                                                                         \
+#define STORE__DAY_FIGURES                                                                         \
+    STORE__DAY_FIGURES_V20 ", SUM(partial_only_n) AS partial_only_n, SUM(partial_only_sum) AS "    \
+                           "partial_only_sum"
+#define STORE__DAY_COLUMNS_V20                                                                     \
     "total_calls, analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec, one_way_calls, "    \
     "mos_sum, mos_n, scored, score_sum, score_min, score_max, flagged, greeting_sum, greeting_n, " \
     "customer_id_sum, customer_id_n, needs_sum, needs_n, product_sum, product_n, "                 \
     "communication_sum, communication_n, resolution_sum, resolution_n, closing_sum, closing_n, "   \
     "compliance_sum, compliance_n, partial_n, partial_sum, customer_shift_sum, customer_shift_n, " \
     "customer_drops, dnsmos_sum, dnsmos_n"
+#define STORE__DAY_COLUMNS STORE__DAY_COLUMNS_V20 ", partial_only_n, partial_only_sum"
 /* The day_summary rows of the days of a CTE `days` (day), from their daily_stats rows: the
  * day's figures, and its top and bottom agent: of the agents (not '') with at least 3 scored
  * calls that day, the highest and the lowest mean total score (score_sum / scored), the
@@ -278,17 +284,28 @@ int store__route_day(store *s, const char *day);
 #define STORE__SUMMARY_RANK                                                                        \
     ") AS top_rank, ROW_NUMBER() OVER (PARTITION BY day ORDER BY "                                 \
     "s / CAST(n AS DOUBLE PRECISION), agent_user"
-#define STORE__SUMMARY_INSERT                                                                      \
-    ") AS bottom_rank FROM agents) INSERT INTO day_summary (day, " STORE__DAY_COLUMNS              \
+#define STORE__SUMMARY_INSERT_HEAD ") AS bottom_rank FROM agents) INSERT INTO day_summary (day, "
+#define STORE__SUMMARY_INSERT_MID                                                                  \
     ", top_agent, top_n, top_sum, bottom_agent, bottom_n, bottom_sum) SELECT t.*, ta.agent_user, " \
-    "ta.n, ta.s, ba.agent_user, ba.n, ba.s FROM (SELECT d.day, " STORE__DAY_FIGURES                \
+    "ta.n, ta.s, ba.agent_user, ba.n, ba.s FROM (SELECT d.day, "
+#define STORE__SUMMARY_INSERT_TAIL                                                                 \
     " FROM daily_stats d WHERE d.day IN (SELECT day FROM days) GROUP BY d.day) t "                 \
     "LEFT JOIN ranked ta ON ta.day = t.day AND ta.top_rank = 1 "                                   \
     "LEFT JOIN ranked ba ON ba.day = t.day AND ba.bottom_rank = 1"
+#define STORE__SUMMARY_INSERT                                                                      \
+    STORE__SUMMARY_INSERT_HEAD STORE__DAY_COLUMNS STORE__SUMMARY_INSERT_MID STORE__DAY_FIGURES     \
+        STORE__SUMMARY_INSERT_TAIL
+#define STORE__SUMMARY_INSERT_V20                                                                  \
+    STORE__SUMMARY_INSERT_HEAD STORE__DAY_COLUMNS_V20 STORE__SUMMARY_INSERT_MID                    \
+        STORE__DAY_FIGURES_V20 STORE__SUMMARY_INSERT_TAIL
 #define STORE__SUMMARY_LITE STORE__SUMMARY_AGENTS STORE__SUMMARY_RANK STORE__SUMMARY_INSERT
 #define STORE__SUMMARY_PG                                                                          \
     STORE__SUMMARY_AGENTS " COLLATE \"C\"" STORE__SUMMARY_RANK                                     \
                           " COLLATE \"C\"" STORE__SUMMARY_INSERT
+#define STORE__SUMMARY_LITE_V20 STORE__SUMMARY_AGENTS STORE__SUMMARY_RANK STORE__SUMMARY_INSERT_V20
+#define STORE__SUMMARY_PG_V20                                                                      \
+    STORE__SUMMARY_AGENTS " COLLATE \"C\"" STORE__SUMMARY_RANK                                     \
+                          " COLLATE \"C\"" STORE__SUMMARY_INSERT_V20
 
 /* One call's row as the store's own code reads it by id (store_jobs_stats.c): the roll-up row it
  * counts in, its recording id and its time. */

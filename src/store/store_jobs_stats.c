@@ -329,7 +329,8 @@ int64_t store_events_prune(store *s, double before)
     "cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, "        \
     "cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, "              \
     "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n, "     \
-    "partial_n, partial_sum, cust_shift_sum, cust_shift_n, cust_drops, dnsmos_sum, dnsmos_n) "     \
+    "partial_n, partial_sum, cust_shift_sum, cust_shift_n, cust_drops, dnsmos_sum, dnsmos_n, "     \
+    "partial_only_n, partial_only_sum) "                                                           \
     "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "            \
     "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "                \
     "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "                                         \
@@ -352,7 +353,9 @@ int64_t store_events_prune(store *s, double before)
     "COALESCE(SUM(sc.customer_shift), 0), COUNT(sc.customer_shift), "                              \
     "COALESCE(SUM(sc.customer_drop), 0), "                                                         \
     "COALESCE(SUM(CASE WHEN a.mos_model = 'DNSMOS P.835 OVRL' THEN " MOS_MEAN " END), 0), "        \
-    "COUNT(CASE WHEN a.mos_model = 'DNSMOS P.835 OVRL' THEN COALESCE(a.mos_in, a.mos_out) END) "   \
+    "COUNT(CASE WHEN a.mos_model = 'DNSMOS P.835 OVRL' THEN COALESCE(a.mos_in, a.mos_out) END), "  \
+    "COUNT(CASE WHEN sc.total_score IS NULL THEN sc.partial_score END), "                          \
+    "COALESCE(SUM(CASE WHEN sc.total_score IS NULL THEN sc.partial_score END), 0) "                \
     "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "       \
     "LEFT JOIN scores sc ON sc.call_id = c.id "
 #define ROLLUP_GROUP_BY                                                                            \

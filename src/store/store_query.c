@@ -123,9 +123,11 @@ static const char *const k_sql[SQ_N] = {
                        "d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC LIMIT 1) AS "
                        "agent_name, SUM(d.scored) AS calls, SUM(d.score_sum) AS score_sum, "
                        "MIN(d.score_min) AS score_min, MAX(d.score_max) AS score_max, "
-                       "SUM(d.flagged) AS flagged FROM daily_stats d WHERE d.day >= $1 AND d.day "
-                       "<= $2 AND d.agent_user != '' GROUP BY d.agent_user HAVING SUM(d.scored) "
-                       ">= $3 AND SUM(d.scored) > 0",
+                       "SUM(d.flagged) AS flagged, SUM(d.partial_only_n) AS partial_only_n, "
+                       "SUM(d.partial_only_sum) AS partial_only_sum FROM daily_stats d WHERE "
+                       "d.day >= $1 AND d.day <= $2 AND d.agent_user != '' GROUP BY "
+                       "d.agent_user HAVING (SUM(d.scored) >= $3 AND SUM(d.scored) > 0) OR "
+                       "(CAST($4 AS INTEGER) = 1 AND SUM(d.partial_only_n) > 0)",
     /* the days' figures and their top and bottom agents, kept by the roll-ups (day_summary:
      * one row a day) */
     [SQ_DAY_SUMMARY] = "SELECT day, " STORE__DAY_COLUMNS ", top_agent, top_n, top_sum, "

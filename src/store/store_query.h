@@ -41,7 +41,9 @@ typedef enum store_qid {
                        one_way_calls, mos_sum, mos_n, scored (calls with a total), score_sum,
                        score_min, score_max, flagged, KEY_sum and KEY_n of each category of
                        store_score_cats (only the calls that scored it), partial_n,
-                       partial_sum */
+                       partial_sum (every call with a partial score, a total or not),
+                       partial_only_n, partial_only_sum (the calls with a partial score and
+                       no total) */
     SQ_AGENT,       /* agent: agent_name (the latest known) */
     SQ_AGENT_DAYS,  /* agent, from, to: day, calls, analysed, ... as SQ_DAILY, of one agent */
     SQ_CALL,        /* id: a call by recording_id (or uniqueid), with its job and analysis */
@@ -57,8 +59,11 @@ typedef enum store_qid {
     SQ_FLAGGED,     /* from, to, agent, campaign, limit, campaigns (a JSON array, or NULL):
                        flagged calls, lowest total (or
                        partial score, without a total) first */
-    SQ_LEADERBOARD, /* from, to, min_calls: per agent: agent_user, agent_name, calls,
-                       score_sum, score_min, score_max, flagged */
+    SQ_LEADERBOARD, /* from, to, min_calls, partial (1 or 0): per agent with min_calls
+                       calls with a total or more (partial 1: and every other agent with a
+                       partial-only call): agent_user, agent_name, calls (with a total),
+                       score_sum, score_min, score_max, flagged, partial_only_n,
+                       partial_only_sum */
     SQ_DAY_SUMMARY, /* from, to: one row per day with calls: the figures of SQ_DAILY, and
                        top_agent, top_n, top_sum, bottom_agent, bottom_n, bottom_sum (of the
                        agents with at least 3 scored calls that day: the highest and the

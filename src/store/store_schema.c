@@ -68,6 +68,10 @@
  *      the roll-ups per route and hour and per route and day (route_hourly, route_daily) and
  *      the attempts' hang-up causes per route and day (route_causes), kept by the roll-ups as
  *      daily_stats is (store_routes.c); the changes found in them (route_changes)
+ *  22  the partial-only calls (a partial score and no total) counted and summed apart in the
+ *      roll-ups and the days' summaries (daily_stats, day_summary: partial_only_n,
+ *      partial_only_sum), filled from the scores already stored; the leaderboard's index
+ *      (daily_stats_agents) covers them
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -717,7 +721,7 @@ static const char *const k_v20[] = {
     " customer_shift_n INTEGER NOT NULL, customer_drops INTEGER NOT NULL,"
     " dnsmos_sum REAL NOT NULL, dnsmos_n INTEGER NOT NULL, top_agent TEXT, top_n INTEGER,"
     " top_sum REAL, bottom_agent TEXT, bottom_n INTEGER, bottom_sum REAL);",
-    V20_DAYS STORE__SUMMARY_LITE ";",
+    V20_DAYS STORE__SUMMARY_LITE_V20 ";",
     V20_INDEX,
     NULL,
 };
@@ -743,7 +747,7 @@ static const char *const k_pg20[] = {
     " customer_drops BIGINT NOT NULL, dnsmos_sum DOUBLE PRECISION NOT NULL,"
     " dnsmos_n BIGINT NOT NULL, top_agent TEXT, top_n BIGINT, top_sum DOUBLE PRECISION,"
     " bottom_agent TEXT, bottom_n BIGINT, bottom_sum DOUBLE PRECISION);",
-    V20_DAYS STORE__SUMMARY_PG ";",
+    V20_DAYS STORE__SUMMARY_PG_V20 ";",
     V20_INDEX,
     /* the flagged calls ranked on an index alone: PostgreSQL reads no expression's value from
      * an index-only scan (scores_flagged_rank), so the scores' two columns themselves */
@@ -882,13 +886,48 @@ static const char *const k_pg21[] = {
 #undef V21_CALLS
 #undef ROUTE_FIGS
 
+/* v22: the partial-only calls' count and sum (a partial score and no total: the scorecard's
+ * categories that need an LLM left unscored), in the roll-ups and the days' summaries, filled
+ * from the scores already stored; the leaderboard's index covers them. */
+#define V22_FILL                                                                                   \
+    "UPDATE daily_stats SET (partial_only_n, partial_only_sum) = (SELECT "                         \
+    "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0) FROM calls c JOIN jobs j ON "     \
+    "j.call_id = c.id JOIN scores sc ON sc.call_id = c.id WHERE c.day = daily_stats.day AND "      \
+    "c.source = daily_stats.source AND COALESCE(c.agent_user, '') = daily_stats.agent_user AND "   \
+    "COALESCE(c.campaign_id, '') = daily_stats.campaign_id AND sc.total_score IS NULL) WHERE "     \
+    "partial_n > 0;",                                                                              \
+        "UPDATE day_summary SET (partial_only_n, partial_only_sum) = (SELECT "                     \
+        "COALESCE(SUM(d.partial_only_n), 0), COALESCE(SUM(d.partial_only_sum), 0) FROM "           \
+        "daily_stats d WHERE d.day = day_summary.day);",                                           \
+        "DROP INDEX daily_stats_agents;",                                                          \
+        "CREATE INDEX daily_stats_agents ON daily_stats (day, agent_user, scored, score_sum, "     \
+        "score_min, score_max, flagged, partial_only_n, partial_only_sum);"
+static const char *const k_v22[] = {
+    "ALTER TABLE daily_stats ADD COLUMN partial_only_n INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE daily_stats ADD COLUMN partial_only_sum REAL NOT NULL DEFAULT 0;",
+    "ALTER TABLE day_summary ADD COLUMN partial_only_n INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE day_summary ADD COLUMN partial_only_sum REAL NOT NULL DEFAULT 0;",
+    V22_FILL,
+    NULL,
+};
+
+static const char *const k_pg22[] = {
+    "ALTER TABLE daily_stats ADD COLUMN partial_only_n BIGINT NOT NULL DEFAULT 0,"
+    " ADD COLUMN partial_only_sum DOUBLE PRECISION NOT NULL DEFAULT 0;",
+    "ALTER TABLE day_summary ADD COLUMN partial_only_n BIGINT NOT NULL DEFAULT 0,"
+    " ADD COLUMN partial_only_sum DOUBLE PRECISION NOT NULL DEFAULT 0;",
+    V22_FILL,
+    NULL,
+};
+#undef V22_FILL
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
     {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16},
     {17, k_v17, k_pg17}, {18, k_v18, k_pg18}, {19, k_v19, k_pg19}, {20, k_v20, k_pg20},
-    {21, k_v21, k_pg21}};
+    {21, k_v21, k_pg21}, {22, k_v22, k_pg22}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

@@ -144,7 +144,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 21);
+    assert_int_equal(store_schema_version(s), 22);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -1050,6 +1050,75 @@ static int ovr_row(void *user, const store_val *c, int n)
     return 0;
 }
 
+static int leader_row(void *user, const store_val *c, int n)
+{
+    char *out = user;
+    size_t k = strlen(out);
+    const store_val *a = NULL;
+    double calls = -1, on = -1, os = -1;
+    for (int i = 0; i < n; i++) {
+        double v = c[i].t == SV_INT ? (double)c[i].i : c[i].t == SV_REAL ? c[i].d : -1;
+        if (!strcmp(c[i].name, "agent_user"))
+            a = &c[i];
+        else if (!strcmp(c[i].name, "calls"))
+            calls = v;
+        else if (!strcmp(c[i].name, "partial_only_n"))
+            on = v;
+        else if (!strcmp(c[i].name, "partial_only_sum"))
+            os = v;
+    }
+    snprintf(out + k, 200 - k, "%s=%g,%g,%g;", a && a->t == SV_TEXT ? a->s : "?", calls, on, os);
+    return 0;
+}
+
+/* ann's two calls on 2026-11-20: one with a total (78), one partial-only (58). The leaderboard
+ * lists her with min_calls 1 (her total) and with min_calls 2 only when asked for the agents of
+ * partial-only calls; a store of before migration 22 (the partial-only figures' columns
+ * dropped, the version set back) has them filled from its scores when opened. */
+static void partial_only_leaderboard(store *s)
+{
+    char got[200] = "";
+    store_val p[4] = {SV_S("2026-11-01"), SV_S("2026-11-30"), SV_I(1), SV_I(0)};
+    assert_int_equal(store_query(s, SQ_LEADERBOARD, p, 4, leader_row, got), 0);
+    assert_string_equal(got, "ann=1,1,58;");
+    got[0] = 0, p[2] = SV_I(2);
+    assert_int_equal(store_query(s, SQ_LEADERBOARD, p, 4, leader_row, got), 0);
+    assert_string_equal(got, "");
+    p[3] = SV_I(1);
+    assert_int_equal(store_query(s, SQ_LEADERBOARD, p, 4, leader_row, got), 0);
+    assert_string_equal(got, "ann=1,1,58;");
+}
+
+static void partial_only_migrated(const char *file, const char *day_row)
+{
+    /* back to version 21 (the store closed), then opened again */
+    char *u = store_uri(file), msg[600];
+    db *d = db_open(u, msg, sizeof(msg));
+    if (!d)
+        fail_msg("%s", msg);
+    bool pg = db_get_dialect(d) == DB_PG;
+    if (db_exec(d,
+                "DROP INDEX daily_stats_agents; ALTER TABLE daily_stats DROP COLUMN "
+                "partial_only_n; ALTER TABLE daily_stats DROP COLUMN partial_only_sum; "
+                "ALTER TABLE day_summary DROP COLUMN partial_only_n; ALTER TABLE day_summary "
+                "DROP COLUMN partial_only_sum; CREATE INDEX daily_stats_agents ON daily_stats "
+                "(day, agent_user, scored, score_sum, score_min, score_max, flagged)") != DB_OK ||
+        db_exec(d, pg ? "UPDATE callqa_schema SET version = 21" : "PRAGMA user_version = 21") !=
+            DB_OK)
+        fail_msg("%s", db_errmsg(d));
+    db_close(d);
+    store *again = store_open(u, msg, sizeof(msg));
+    if (!again)
+        fail_msg("%s", msg);
+    free(u);
+    ASSERT_ROW(file, day_row, "1|78.0|2|136.0|1|58.0");
+    ASSERT_ROW(file,
+               "SELECT partial_only_n, partial_only_sum FROM daily_stats WHERE agent_user = "
+               "'ann'",
+               "1|58.0");
+    store_close(again);
+}
+
 /* Scores under the lease: fencing, refused values, NULL categories kept NULL, the job complete,
  * the roll-up's category sums and counts of the scored categories only; the pass-through without
  * a scorecard; overrides and the agreement figures; LLM requests and a day's use. */
@@ -1159,12 +1228,17 @@ static void test_scores(void **state)
     const char *roll = "SELECT scored, score_sum, flagged, cat_greeting_sum, cat_greeting_n, "
                        "cat_needs_sum, cat_needs_n, cat_product_n, cat_resolution_sum, "
                        "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, "
-                       "cat_compliance_n, partial_n, partial_sum FROM daily_stats WHERE "
-                       "agent_user = '%s'";
+                       "cat_compliance_n, partial_n, partial_sum, partial_only_n, "
+                       "partial_only_sum FROM daily_stats WHERE agent_user = '%s'";
+    /* and apart, the partial-only call (58, no total) */
     snprintf(q, sizeof(q), roll, "ann");
-    ASSERT_ROW("scores.db", q, "1|78.0|1|6.0|2|3.0|1|1|3.0|1|6.0|2|10.0|2|2|136.0");
+    ASSERT_ROW("scores.db", q, "1|78.0|1|6.0|2|3.0|1|1|3.0|1|6.0|2|10.0|2|2|136.0|1|58.0");
     snprintf(q, sizeof(q), roll, "bob");
-    ASSERT_ROW("scores.db", q, "0|0.0|0|0.0|0|0.0|0|0|0.0|0|0.0|0|0.0|0|0|0.0");
+    ASSERT_ROW("scores.db", q, "0|0.0|0|0.0|0|0.0|0|0|0.0|0|0.0|0|0.0|0|0|0.0|0|0.0");
+    const char *day_row = "SELECT scored, score_sum, partial_n, partial_sum, partial_only_n, "
+                          "partial_only_sum FROM day_summary WHERE day = '2026-11-20'";
+    ASSERT_ROW("scores.db", day_row, "1|78.0|2|136.0|1|58.0");
+    partial_only_leaderboard(s);
     /* recomputing the day gives the same rows */
     const char *dump = "SELECT agent_user, scored, score_sum, cat_greeting_sum, cat_greeting_n, "
                        "cat_needs_n, partial_n, partial_sum FROM daily_stats ORDER BY agent_user";
@@ -1271,6 +1345,7 @@ static void test_scores(void **state)
         "qa_llm_tokens_total{provider=\"anthropic\",direction=\"output\"}=600.0");
     free(llm_counters);
     store_close(s);
+    partial_only_migrated("scores.db", day_row);
 }
 
 /* Level envelopes: stored with the analysis in its transaction (a fenced write stores none),
