@@ -194,6 +194,9 @@ try:
         """The score figures of a set of calls, by hand."""
         tots = [tot(c) for c in sel if tot(c) is not None]
         parts = [c["score"]["partial"] for c in sel if scored(c) and c["score"]["partial"] is not None]
+        # the partial-only calls: a partial score and no total
+        only = [c["score"]["partial"] for c in sel
+                if scored(c) and c["score"]["partial"] is not None and tot(c) is None]
         shifts = [c["score"]["customer_shift"] for c in sel
                   if scored(c) and c["score"].get("customer_shift") is not None]
         cats = {}
@@ -206,6 +209,7 @@ try:
                 "flagged": sum(1 for c in sel if scored(c) and c["score"]["flagged"]),
                 "cats": cats, "pn": len(parts),
                 "pavg": rnd(sum(parts) / len(parts), 1) if parts else None,
+                "on": len(only), "oavg": rnd(sum(only) / len(only), 1) if only else None,
                 "sn": len(shifts), "savg": rnd(sum(shifts) / len(shifts), 2) if shifts else None,
                 "drops": sum(1 for c in sel if scored(c) and c["score"].get("customer_drop"))}
 
@@ -235,6 +239,8 @@ try:
         same(f"{w}.flagged_calls", d["flagged_calls"], f["flagged"])
         same(f"{w}.partial_scored_calls", d["partial_scored_calls"], f["pn"])
         same(f"{w}.avg_partial_score", d["avg_partial_score"], f["pavg"])
+        same(f"{w}.partial_only_calls", d["partial_only_calls"], f["on"])
+        same(f"{w}.avg_partial_only_score", d["avg_partial_only_score"], f["oavg"])
         same(f"{w}.customer_shift_calls", d["customer_shift_calls"], f["sn"])
         same(f"{w}.avg_customer_shift", d["avg_customer_shift"], f["savg"])
         same(f"{w}.customer_drop_calls", d["customer_drop_calls"], f["drops"])
@@ -278,6 +284,8 @@ try:
             same(f"{w}.calls", d["calls"], len(sel))
             same(f"{w}.avg_score", d["avg_score"], f["avg"])
             same(f"{w}.flagged", d["flagged"], f["flagged"])
+            same(f"{w}.partial_only_calls", d["partial_only_calls"], f["on"])
+            same(f"{w}.avg_partial_only_score", d["avg_partial_only_score"], f["oavg"])
             check_cats(f"{w}.categories", d["categories"], f["cats"])
     print("ok - trends: 7 days, all campaigns and BANK")
 
@@ -294,6 +302,8 @@ try:
         same(f"{w}.max_score", a["max_score"], f["max"])
         same(f"{w}.flagged_calls", a["flagged_calls"], f["flagged"])
         same(f"{w}.avg_partial_score", a["avg_partial_score"], f["pavg"])
+        same(f"{w}.partial_only_calls", a["partial_only_calls"], f["on"])
+        same(f"{w}.avg_partial_only_score", a["avg_partial_only_score"], f["oavg"])
         same(f"{w}.customer_shift_calls", a["customer_shift_calls"], f["sn"])
         same(f"{w}.avg_customer_shift", a["avg_customer_shift"], f["savg"])
         same(f"{w}.customer_drop_calls", a["customer_drop_calls"], f["drops"])
@@ -352,7 +362,23 @@ try:
         same(f"leaderboard {ag}.min_score", x["min_score"], f["min"])
         same(f"leaderboard {ag}.max_score", x["max_score"], f["max"])
         same(f"leaderboard {ag}.flagged", x["flagged"], f["flagged"])
+        same(f"leaderboard {ag}.partial_only_calls", x["partial_only_calls"], f["on"])
+        same(f"leaderboard {ag}.avg_partial_only_score", x["avg_partial_only_score"], f["oavg"])
     print(f"ok - leaderboard: {len(lb)} agents with 2 totals or more")
+    # partial=1: after them, unranked, the other agents with partial-only calls
+    lbp = get("/api/qa/leaderboard?days=7&min_calls=2&partial=1")
+    extra = sorted(ag for ag, sel in agents.items() if figures(sel)["n"] < 2 and figures(sel)["on"] > 0)
+    same("leaderboard partial=1 agents", [x["agent_user"] for x in lbp], [r[0] for r in rows] + extra)
+    same("leaderboard partial=1: the ranked ones as without it", lbp[:len(lb)], lb)
+    for x in lbp[len(lb):]:
+        f = figures(agents[x["agent_user"]])
+        ag = x["agent_user"]
+        same(f"leaderboard partial=1 {ag}: no rank, the totals' figures of its calls with one",
+             (x["rank"], x["calls"], x["avg_score"]), (None, f["n"], f["avg"]))
+        same(f"leaderboard partial=1 {ag}.partial_only_calls", x["partial_only_calls"], f["on"])
+        same(f"leaderboard partial=1 {ag}.avg_partial_only_score", x["avg_partial_only_score"], f["oavg"])
+    same("partial=1 lists an unranked agent", len(lbp) > len(lb), True)
+    print(f"ok - leaderboard partial=1: {len(lbp) - len(lb)} agents unranked after them")
 
     # /api/qa/call/{id}
     for rid, c in C.items():
