@@ -40,9 +40,10 @@
 
 /* ---- the session routes ------------------------------------------------------------------- */
 
-static char *session_json(const cfg_settings *c, bool authenticated, int64_t expires,
-                          const char *csrf, const char *reason, const svc_caller *who)
+static char *session_json(const svc *sv, bool authenticated, int64_t expires, const char *csrf,
+                          const char *reason, const svc_caller *who)
 {
+    const cfg_settings *c = sv->cfg;
     char *b = NULL, exp[32], cs[80], rs[32];
     snprintf(exp, sizeof(exp), expires > 0 ? "%lld" : "null", (long long)expires);
     snprintf(cs, sizeof(cs), csrf ? "\"%s\"" : "null", csrf ? csrf : "");
@@ -52,10 +53,11 @@ static char *session_json(const cfg_settings *c, bool authenticated, int64_t exp
     char *user = who ? svc_json_str(who->name) : NULL;
     if (asprintf(&b,
                  "{\"auth_required\":%s,\"authenticated\":%s,\"expires\":%s,\"csrf\":%s,"
-                 "\"reason\":%s,\"user\":%s,\"role\":%s%s%s,\"scoped\":%s}",
+                 "\"reason\":%s,\"user\":%s,\"role\":%s%s%s,\"scoped\":%s,\"live_feed\":%s}",
                  c->auth ? "true" : "false", authenticated ? "true" : "false", exp, cs, rs,
                  user ? user : "null", who ? "\"" : "", who ? acc_role_name(who->role) : "null",
-                 who ? "\"" : "", who && who->scope.limited ? "true" : "false") < 0)
+                 who ? "\"" : "", who && who->scope.limited ? "true" : "false",
+                 authenticated && sv->live ? "true" : "false") < 0)
         b = NULL;
     free(user);
     return b;
@@ -77,10 +79,10 @@ enum MHD_Result svc_session_get(req *r, const char *data, size_t *size)
     if (!c->auth) {
         char csrf[65];
         noauth_csrf(r->s, csrf);
-        b = session_json(c, true, 0, csrf, NULL, known ? &who : NULL);
+        b = session_json(r->s, true, 0, csrf, NULL, known ? &who : NULL);
     } else if (svc_bearer(r) != 0) {
-        b = known ? session_json(c, true, 0, NULL, NULL, &who)
-                  : session_json(c, false, 0, NULL, "invalid", NULL);
+        b = known ? session_json(r->s, true, 0, NULL, NULL, &who)
+                  : session_json(r->s, false, 0, NULL, "invalid", NULL);
     } else {
         svc_session ss;
         const char *ck = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Cookie");
@@ -88,8 +90,8 @@ enum MHD_Result svc_session_get(req *r, const char *data, size_t *size)
             svc_session_from_header(r->s->session_key, ck, (int64_t)cq_clock_wall_sec(), &ss);
         if (st == SVC_SESSION_VALID && !known) /* a user disabled since */
             st = SVC_SESSION_INVALID;
-        b = st == SVC_SESSION_VALID ? session_json(c, true, ss.expires, ss.csrf, NULL, &who)
-                                    : session_json(c, false, 0, NULL,
+        b = st == SVC_SESSION_VALID ? session_json(r->s, true, ss.expires, ss.csrf, NULL, &who)
+                                    : session_json(r->s, false, 0, NULL,
                                                    st == SVC_SESSION_EXPIRED   ? "expired"
                                                    : st == SVC_SESSION_INVALID ? "invalid"
                                                                                : "missing",
@@ -141,8 +143,8 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
         char *b = NULL;
         if (asprintf(&b,
                      "{\"authenticated\":true,\"auth_required\":false,\"csrf\":\"%s\","
-                     "\"user\":\"-\",\"role\":\"admin\"}",
-                     csrf) < 0)
+                     "\"user\":\"-\",\"role\":\"admin\",\"live_feed\":%s}",
+                     csrf, r->s->live ? "true" : "false") < 0)
             b = NULL;
         svc_answer(r, 200, b, "application/json");
         return svc_send(r);
@@ -214,8 +216,9 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     char *b = NULL, *name = svc_json_str(r->who.name);
     if (name && asprintf(&b,
                          "{\"authenticated\":true,\"auth_required\":true,\"expires\":%lld,"
-                         "\"csrf\":\"%s\",\"user\":%s,\"role\":\"%s\"}",
-                         (long long)expires, ss.csrf, name, acc_role_name(r->who.role)) < 0)
+                         "\"csrf\":\"%s\",\"user\":%s,\"role\":\"%s\",\"live_feed\":%s}",
+                         (long long)expires, ss.csrf, name, acc_role_name(r->who.role),
+                         r->s->live ? "true" : "false") < 0)
         b = NULL;
     free(name);
     svc_answer(r, 200, b, "application/json");

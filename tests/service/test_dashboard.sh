@@ -138,7 +138,8 @@ check "POST /api/session, the token: 200" [ "$s" = 200 ]
 check "... authenticated, auth required, expires in 8 h, a 64-hex csrf, the shared token is admin" python3 -c '
 import json, re, sys
 d = json.load(open(sys.argv[1]))
-assert set(d) == {"authenticated", "auth_required", "expires", "csrf", "user", "role"}, d
+assert set(d) == {"authenticated", "auth_required", "expires", "csrf", "user", "role", "live_feed"}, d
+assert d["live_feed"] is False, d
 assert d["user"] == "token" and d["role"] == "admin", d
 assert d["authenticated"] is True and d["auth_required"] is True
 assert int(sys.argv[2]) + 28800 <= d["expires"] <= int(sys.argv[3]) + 28800 + 1, d["expires"]

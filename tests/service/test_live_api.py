@@ -476,12 +476,18 @@ try:
     rec = doc.get("recent", [])
     check("a redacted campaign masks them too (redact = card, read back from the file)",
           doc.get("mask_digits") is True and [e.get("digit") or e.get("digits") for e in rec] == ["*", "*****"], rec)
+    # the dashboard learns from its session whether to ask for the live routes at all
+    s0, b0 = get(P5, "/api/session")
+    check("GET /api/session with live_events: live_feed true", s0 == 200 and b0.get("live_feed") is True, b0)
     P3 = free_port()
     start(P3, "--no-auth")
     s1, b1 = get(P3, "/api/live/calls")
     s2, b2 = get(P3, "/api/live/events")
     check("without live_events both routes say so (404 live_off)",
           s1 == 404 and s2 == 404 and b1.get("code") == "live_off" and b2.get("code") == "live_off", (s1, b1, s2))
+    s0, b0 = get(P3, "/api/session")
+    check("... and GET /api/session says live_feed false (the dashboard asks neither)",
+          s0 == 200 and b0.get("live_feed") is False, b0)
 
     # ---- end to end: `callqa live` writes, the service follows ------------------------------------
     if AS_SEND:

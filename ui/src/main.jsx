@@ -126,7 +126,7 @@ function Shell({ session, onLogout }) {
   // the calls in progress: their lines name no agent or campaign, so only unlimited callers
   const liveCalls = can('supervisor') && !session.scoped;
   let body;
-  if (view === 'live' && liveCalls) body = <LiveView query={query} />;
+  if (view === 'live' && liveCalls) body = <LiveView query={query} feed={session.live_feed !== false} />;
   else if (view === 'call' && parts[1]) body = <CallView key={parts[1]} id={parts[1]} query={query} />;
   else if (view === 'agent' && parts[1]) body = <AgentView key={parts[1]} agent={parts[1]} query={query} />;
   else if (view === 'qa' && can('analyst')) body = <QaView query={query} />;

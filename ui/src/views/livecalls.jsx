@@ -62,7 +62,9 @@ function CallsTable({ calls, ended, onPick, label }) {
   );
 }
 
-export function LiveView({ query }) {
+// feed: whether the service follows a live event file (GET /api/session's live_feed): without
+// one the view says so and asks for nothing (the live routes would answer 404).
+export function LiveView({ query, feed = true }) {
   const call = query.call || '';
   const [doc, setDoc] = useState(null);
   const [error, setError] = useState(null);
@@ -73,6 +75,7 @@ export function LiveView({ query }) {
 
   useEffect(() => {
     setFilter(call);
+    if (!feed) return undefined;
     let closed = false;
     let source = null;
     let pending = null;
@@ -110,12 +113,12 @@ export function LiveView({ query }) {
       clearTimeout(pending);
       if (source) source.close();
     };
-  }, [call]);
+  }, [call, feed]);
 
   const pick = (id) => go(['live'], { call: id });
-  const off = error && error.status === 404 && error.code === 'live_off';
+  const off = !feed || (error && error.status === 404 && error.code === 'live_off');
   return (
-    <section aria-labelledby="live-h" data-ready={doc || error ? 'yes' : 'no'} class="live-view">
+    <section aria-labelledby="live-h" data-ready={doc || error || off ? 'yes' : 'no'} class="live-view">
       <h1 id="live-h">Live calls{call ? `: ${call}` : ''}</h1>
       <form class="filters" onSubmit={(ev) => { ev.preventDefault(); go(['live'], { call: filter.trim() }); }}>
         <label for="live-call">Call</label>
@@ -126,7 +129,7 @@ export function LiveView({ query }) {
       </form>
       {off ? <p class="note">The live feed is off: the service follows no event file (the
         <code> live_events</code> setting, docs/live.md).</p> : <Failure error={error} what="the live calls" />}
-      {!doc && !error && <Loading what="the live calls" />}
+      {!doc && !error && !off && <Loading what="the live calls" />}
       {doc && (
         <>
           <p class="live-meta" role="status" data-stream={stream}>
