@@ -64,17 +64,51 @@ export function Failure({ error, what }) {
   return <p class="error" role="alert">Could not load {what}: {why}</p>;
 }
 
-// The problem badges: text, an icon-like letter and a colour (colour is never the only sign).
+// Icons, drawn (inline SVG on a 16-unit grid, in the text's colour and size): a font may lack a
+// symbol, and its box is no icon. Each is a list of [element, attributes]; stroked unless filled.
+const ICONS = {
+  one_way: [['path', { d: 'M2 8h9M8 4.5 11.5 8 8 11.5M14 3v10' }]],
+  dead_air: [['circle', { cx: 8, cy: 8, r: 5 }], ['path', { d: 'M3 13 13 3' }]],
+  clipping: [['path', { d: 'M1 8 3.5 3h3L9.5 13h3L15 8' }], ['path', { d: 'M1 3h14M1 13h14', 'stroke-width': 0.8, 'stroke-dasharray': '1.5 1.5' }]],
+  low_level: [['path', { d: 'M8 2v11M4 9l4 4 4-4' }]],
+  fake_stereo: [['path', { d: 'M3 6h10M3 10h10' }]],
+  swapped_legs: [['path', { d: 'M2 5h11M10 2l3 3-3 3M14 11H3M6 8l-3 3 3 3' }]],
+  mos_low: [['path', { d: 'M7 12V3.5l6-1.5v8' }], ['circle', { cx: 5, cy: 12, r: 2, fill: 'currentColor' }], ['circle', { cx: 11, cy: 10, r: 2, fill: 'currentColor' }]],
+  network_mos_low: [['path', { d: 'M2 6.5c2-2 4 2 6 0s4-2 6 0M2 10.5c2-2 4 2 6 0s4-2 6 0' }]],
+  flagged: [['path', { d: 'M4 14.5V2' }], ['path', { d: 'M4 2.5h8.5L10.5 5.5l2 3H4z', fill: 'currentColor' }]],
+  alert: [['path', { d: 'M8 2.5v7M8 12.5v1' }]],
+  warning: [['path', { d: 'M8 1.8 15 14.2H1z', 'stroke-linejoin': 'round' }], ['path', { d: 'M8 6v4M8 11.8v.6' }]],
+  check: [['path', { d: 'M2.5 8.5 6 12l7.5-8' }]],
+  sort_asc: [['path', { d: 'M8 4 13 11H3z', fill: 'currentColor', stroke: 'none' }]],
+  sort_desc: [['path', { d: 'M8 12 3 5h10z', fill: 'currentColor', stroke: 'none' }]],
+  dot: [['circle', { cx: 8, cy: 8, r: 4.5, fill: 'currentColor' }]],
+  ring: [['circle', { cx: 8, cy: 8, r: 4.5 }]],
+  prev: [['path', { d: 'M14 8H2.5M6.5 4 2.5 8l4 4' }]],
+  next: [['path', { d: 'M2 8h11.5M9.5 4l4 4-4 4' }]],
+};
+
+// An icon by name, hidden from screen readers (the text beside it says the same).
+export function Icon({ name }) {
+  const parts = ICONS[name] || ICONS.alert;
+  return (
+    <svg class={`icon i-${name}`} viewBox="0 0 16 16" width="1em" height="1em" aria-hidden="true" focusable="false"
+      fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round">
+      {parts.map(([El, attrs]) => <El {...attrs} />)}
+    </svg>
+  );
+}
+
+// The problem badges: text, a drawn icon and a colour (colour is never the only sign).
 const BADGE = {
-  one_way: ['One-way audio', '⇥'],
-  dead_air: ['Dead air', '∅'],
-  clipping: ['Clipping', '⩘'],
-  low_level: ['Low level', '↓'],
-  fake_stereo: ['Fake stereo', '='],
-  swapped_legs: ['Swapped legs', '⇄'],
-  mos_low: ['Low MOS', '♪'],
-  network_mos_low: ['Low network MOS', '≈'],
-  flagged: ['Flagged', '⚑'],
+  one_way: 'One-way audio',
+  dead_air: 'Dead air',
+  clipping: 'Clipping',
+  low_level: 'Low level',
+  fake_stereo: 'Fake stereo',
+  swapped_legs: 'Swapped legs',
+  mos_low: 'Low MOS',
+  network_mos_low: 'Low network MOS',
+  flagged: 'Flagged',
 };
 
 // Each badge's rule, from GET /api/qa/badges (the assessment's thresholds, which the calls list
@@ -99,9 +133,9 @@ function useBadgeRules() {
 
 export function Badge({ code }) {
   const rules = useBadgeRules();
-  const [label, mark] = BADGE[code] || [code.replace(/_/g, ' '), '!'];
+  const label = BADGE[code] || code.replace(/_/g, ' ');
   return <span class={`badge b-${code}`} title={(rules && rules[code]) || undefined}>
-    <span aria-hidden="true">{mark} </span>{label}</span>;
+    <Icon name={BADGE[code] ? code : 'alert'} /> {label}</span>;
 }
 
 // A uPlot chart (series and axes in opts, without width/height), resized with its box.

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, can, onAuthLost, prefetch, setCsrf, setRole } from './api.js';
 import { onLiveStatus, startLive, stopLive } from './live.js';
 import { parseHash, useRoute } from './router.js';
+import { Icon } from './components.jsx';
 import { CallsView } from './views/calls.jsx';
 import { CallView, callPaths } from './views/call.jsx';
 import { QaView, FlaggedView } from './views/qa.jsx';
@@ -49,7 +50,7 @@ function LiveStatus() {
   useEffect(() => onLiveStatus(setS), []);
   const text = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…' }[s];
   return <span class={`live live-${s}`} role="status" aria-live="polite" data-live={s}>
-    <span aria-hidden="true">{s === 'live' ? '● ' : '○ '}</span>{text}</span>;
+    <Icon name={s === 'live' ? 'dot' : 'ring'} /> {text}</span>;
 }
 
 function Login({ reason, onDone }) {

@@ -1,6 +1,6 @@
 import { useState, useEffect } from 'preact/hooks';
 import { withQuery, enc } from '../api.js';
-import { useApi, V, Badge, Loading, Failure, Empty } from '../components.jsx';
+import { useApi, V, Badge, Loading, Failure, Empty, Icon } from '../components.jsx';
 import { duration, fixed, callTime, score, isNum } from '../fmt.js';
 import { go, hrefOf } from '../router.js';
 
@@ -78,7 +78,7 @@ function SortHeader({ col, label, sortable, query }) {
   delete q.offset;
   return (
     <th scope="col" aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}>
-      <a href={hrefOf(['calls'], q)} title={`Sort by ${label}`}>{label}{active ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</a>
+      <a href={hrefOf(['calls'], q)} title={`Sort by ${label}`}>{label}{active && <>{' '}<Icon name={order === 'asc' ? 'sort_asc' : 'sort_desc'} /></>}</a>
     </th>
   );
 }
@@ -135,8 +135,8 @@ export function CallsView({ query }) {
             </div>
           )}
           <nav class="pager" aria-label="Pages">
-            {offset > 0 && <a class="button ghost" href={page(Math.max(0, offset - PAGE))} rel="prev">← Previous page</a>}
-            {offset + PAGE < total && <a class="button ghost" href={page(offset + PAGE)} rel="next">Next page →</a>}
+            {offset > 0 && <a class="button ghost" href={page(Math.max(0, offset - PAGE))} rel="prev"><Icon name="prev" /> Previous page</a>}
+            {offset + PAGE < total && <a class="button ghost" href={page(offset + PAGE)} rel="next">Next page <Icon name="next" /></a>}
           </nav>
         </>
       )}

@@ -7,7 +7,7 @@
 // properties (CSSOM, which the Content-Security-Policy allows).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { withQuery } from '../api.js';
-import { useApi, V, MosValue, Loading, Failure, Empty } from '../components.jsx';
+import { useApi, V, MosValue, Loading, Failure, Empty, Icon } from '../components.jsx';
 import { NA, isNum, signed } from '../fmt.js';
 
 const DIMS = [['carrier', 'Carrier'], ['trunk', 'Trunk (far end)'], ['server', 'Dialer server'], ['campaign', 'Campaign']];
@@ -130,7 +130,7 @@ function ChangeBadge({ c }) {
   return (
     <span class="badge chg" data-figure={c.figure} data-direction={c.direction} data-since={c.since}
       style={worse ? BAD : GOOD} title={title}>
-      <span aria-hidden="true">{worse ? '⚠ ' : '✓ '}</span>
+      <Icon name={worse ? 'warning' : 'check'} />{' '}
       {name} {signed(c.size, f ? f.d : 2)}{f && f.size !== 'MOS' ? ` ${f.size}` : ''}
       {f && f.model ? ` (${f.model})` : ''} since {utcShort(c.since)}
       <span class="sr">{worse ? ' (worse)' : ' (better)'}</span>
