@@ -633,7 +633,8 @@ static const row k_store_redact[] = {
     ON("dry-run", "show what would be redacted, change nothing"),
     HELP_H,
     TXT("\nExit status: 0 done, 1 a call failed (the others are done), 2 usage error.\n"),
-    TXT("\nExample: callqa store redact --db callqa.db --since 2024-06-01 --dry-run\n"),
+    TXT("\nExample: callqa store redact --db callqa.db --since 2024-06-01 --config callqa.conf "
+        "--dry-run\n"),
     END};
 
 static const row k_store_purge[] = {
@@ -776,7 +777,7 @@ static const row k_sip[] = {
          "variables override it, the flags both"),
     HELP_H,
     TXT("\nExample: callqa sip --json capture.pcap\n"
-        "Example: callqa sip --hep 0.0.0.0:9060 --hep-dir hep --hep-allow 10.0.0.0/8\n"),
+        "Example: callqa sip --hep 0.0.0.0:9060 --hep-dir /tmp --hep-allow 10.0.0.0/8\n"),
     END};
 
 static const row k_ask_grants[] = {
