@@ -13,16 +13,18 @@ A fenced block is taken by its info string:
   ```kamailio      a whole Kamailio configuration: `kamailio -c` (when kamailio is installed)
 
 The folder holds the corpus's files under the names the docs use: call.wav (a stereo call),
-1234-in.wav and 1234-out.wav (ViciDial's legs), mono.wav (a mono mix), calls/ (two calls),
-capture.pcap (a SIP call with its RTP), events.wav (a mono leg with DTMF), build/callqa, and
-the checkout's config/, deploy/, samples/ and scorecards/;
+stereo.wav (another), 1234-in.wav and 1234-out.wav, inbound.wav and outbound.wav (ViciDial's
+legs), mono.wav (a mono mix), calls/ (two calls), capture.pcap and call.pcap (a SIP call with
+its RTP), capture.pcapng (a B2BUA's two legs), events.wav (a mono leg with DTMF), call.json (a
+transcript) with report.json (its recording's report), build/callqa, and the checkout's
+config/, deploy/, samples/ and scorecards/;
 `callqa` is on the PATH, the models are $CALLQA_MODEL_DIR.
 
 Masked before comparing: ISO 8601 times, decimal seconds of elapsed time ("in 1.2 s", "1.2 s
 wall"), hexadecimal ids of 8 digits or more, UUIDs, and the folder's own path.
 
-usage: doc_commands.py BUILD_DIR SHARED_DIR FILE...     (TAP; exit 1 when a block fails;
-       --min N: fail unless at least N blocks are run)
+usage: doc_commands.py [--min N] BUILD_DIR SHARED_DIR FILE|FOLDER...   (TAP; exit 1 when a
+       block fails; --min N: fail unless at least N blocks are run; a folder: its .md files)
 """
 import os
 import re
@@ -63,7 +65,10 @@ def mask(text, root):
     text = re.sub(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}\b", "ID", text)
     text = re.sub(r"\b\d+(\.\d+)? s (wall|elapsed)", "T s \\2", text)
     text = re.sub(r"\bin \d+(\.\d+)? s\b", "in T s", text)
-    return [line.rstrip() for line in text.splitlines()]
+    lines = [line.rstrip() for line in text.splitlines()]
+    while lines and not lines[-1]:  # trailing blank lines: a block cannot show them
+        lines.pop()
+    return lines
 
 
 def matches(want, got):
@@ -76,13 +81,17 @@ def matches(want, got):
 
 
 def fixtures(root, build, shared):
+    os.makedirs(root)
     c = os.path.join(shared, "corpus")
     files = {"call.wav": "calls/call01_normal.wav", "1234-in.wav": "calls/call14_vicidial-in.wav",
              "1234-out.wav": "calls/call14_vicidial-out.wav",
              "mono.wav": "calls/call13_mono_diarization.wav",
              "calls/call03.wav": "calls/call03_dead_air.wav",
              "calls/call08.wav": "calls/call08_low_level.wav",
-             "capture.pcap": "pcaps/sip_rtp_g711.pcap"}
+             "capture.pcap": "pcaps/sip_rtp_g711.pcap", "call.pcap": "pcaps/sip_rtp_g711.pcap",
+             "capture.pcapng": "pcaps/asterisk_b2bua.pcapng",
+             "inbound.wav": "calls/call14_vicidial-in.wav",
+             "outbound.wav": "calls/call14_vicidial-out.wav", "stereo.wav": "calls/call07_clipping.wav"}
     for name, src in files.items():
         os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
         shutil.copy(os.path.join(c, src), os.path.join(root, name))
@@ -95,6 +104,13 @@ def fixtures(root, build, shared):
     os.makedirs(os.path.join(root, "build"))
     for prog in ("callqa", "callqa-service"):
         os.symlink(os.path.join(build, prog), os.path.join(root, "build", prog))
+    # a transcript (the mono sample's) and its recording's report, as `callqa score` reads them
+    shutil.copy(os.path.join(src, "samples", "sample-mono.transcript.json"),
+                os.path.join(root, "call.json"))
+    with open(os.path.join(root, "report.json"), "w") as f:
+        subprocess.run([os.path.join(build, "callqa"), "analyze", "--json",
+                        os.path.join(src, "samples", "sample-mono.wav")], stdout=f,
+                       stderr=subprocess.DEVNULL, check=True)
 
 
 HELP = {}
@@ -137,6 +153,19 @@ def flags_unknown(text, build, known):
     return bad
 
 
+def folder(root):
+    """a fresh folder for one block: a link to each sample file, and copies of the small files
+    a block may overwrite (call.json, report.json), so that no block sees what another wrote"""
+    d = tempfile.mkdtemp(prefix="block-", dir=root)
+    for name in os.listdir(os.path.join(root, "base")):
+        src = os.path.join(root, "base", name)
+        if name.endswith(".json"):
+            shutil.copy(src, os.path.join(d, name))
+        else:
+            os.symlink(src, os.path.join(d, name))
+    return d
+
+
 def commands_of(help_text):
     return set(re.findall(r"\bcallqa ([a-z][a-z-]*)", help_text))
 
@@ -146,15 +175,21 @@ def main():
     least = 0
     if args[:1] == ["--min"]:
         least, args = int(args[1]), args[2:]
-    build, shared, files = os.path.abspath(args[0]), os.path.abspath(args[1]), args[2:]
+    build, shared, files = os.path.abspath(args[0]), os.path.abspath(args[1]), []
+    for path in args[2:]:  # a folder: its pages, subfolders included, in order
+        if os.path.isdir(path):
+            files += sorted(os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs
+                            if f.endswith(".md"))
+        else:
+            files.append(path)
+    os.environ.setdefault("CALLQA_MODEL_DIR", os.path.join(shared, "models"))
     root = tempfile.mkdtemp(prefix="cq-docs-")
-    env = dict(os.environ, PATH=os.path.join(root, "build") + os.pathsep + os.environ["PATH"],
-               CALLQA_MODEL_DIR=os.environ.get("CALLQA_MODEL_DIR",
-                                               os.path.join(shared, "models")), LC_ALL="C")
+    env = dict(os.environ, PATH=os.path.join(root, "base", "build") + os.pathsep +
+               os.environ["PATH"], LC_ALL="C")
     n = fails = ran = 0
     t0 = time.monotonic()
     try:
-        fixtures(root, build, shared)
+        fixtures(os.path.join(root, "base"), build, shared)
         help_text = subprocess.run([os.path.join(build, "callqa"), "--help"],
                                    capture_output=True, text=True).stdout
         known = commands_of(help_text) | {"version"}
@@ -167,8 +202,9 @@ def main():
                 why = ""
                 if kind == "run":
                     ran += 1
-                    p = subprocess.run(["sh", "-e", "-c", text], cwd=root, env=env,
-                                       capture_output=True, text=True, timeout=120)
+                    p = subprocess.run(["sh", "-e", "-c", text], cwd=folder(root), env=env,
+                                       stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                       timeout=120)
                     if p.returncode != 0:
                         why = "exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[-300:])
                 elif kind == "console":
@@ -180,14 +216,16 @@ def main():
                             steps.append(cur)
                         elif cur is not None:
                             cur[1].append(ln)
+                    cwd = folder(root)
                     for cmd, want in steps:
-                        p = subprocess.run(["sh", "-e", "-c", cmd], cwd=root, env=env,
-                                           capture_output=True, text=True, timeout=120)
-                        got = mask(p.stdout, root)
+                        p = subprocess.run(["sh", "-e", "-c", cmd], cwd=cwd, env=env,
+                                           stdin=subprocess.DEVNULL, capture_output=True,
+                                           text=True, timeout=120)
+                        got = mask(p.stdout, cwd)
                         if p.returncode != 0:
                             why = "%s: exit %d: %s" % (cmd, p.returncode, p.stderr[-300:])
                             break
-                        if not matches(mask("\n".join(want), root), got):
+                        if not matches(mask("\n".join(want), cwd), got):
                             why = "%s: the output differs:\n%s" % (cmd, "\n".join(got[:20]))
                             break
                 elif kind == "syntax":
