@@ -84,6 +84,20 @@ for (const [hash, sel] of views) {
   await page.waitForTimeout(300);
 }
 check('every view loads with no console error', problems.length === 0, problems.join(' | ') || `${views.length} views`);
+// a full load of each view (the document fetched again, as a newcomer's first visit): no request
+// answers 404 (the Live view of a service without a live event file asks for nothing)
+const notFound = [];
+const on404 = (r) => { if (r.status() === 404) notFound.push(`${r.request().method()} ${r.url()}`); };
+page.on('response', on404);
+for (const [hash, sel] of [['#/calls', '.calls tbody tr'], ['#/call/R02', '.badge'], ['#/qa?days=30', 'table'],
+  ['#/flagged?days=30', '.qitem'], ['#/ops', '.tiles'], ['#/live', '.live-view[data-ready=yes]']]) {
+  await page.goto(`${BASE}/${hash}`);
+  await page.reload();
+  await page.waitForSelector(sel);
+  await page.waitForTimeout(500);
+}
+page.off('response', on404);
+check('no request of a page load answers 404', notFound.length === 0, notFound.join(' | ') || '6 views');
 // the sentiment: a call scored without the lexicon says why, with no figure in its place; the
 // agent view and the QA page show the customers' shift as not measured, never 0
 await page.goto(`${BASE}/#/call/R01`);
@@ -154,6 +168,9 @@ const ow = await rows(page);
 check('the one-way filter', ow.includes('R02') && !ow.includes('R01'), ow.join(','));
 const badge = await page.textContent('tr[data-call=R02] .badge.b-one_way');
 check('the one-way call carries its badge in words', /one-way/i.test(badge || ''), badge);
+const drawn = await page.$$eval('.calls .badge', (els) => els.map((e) => ({ svg: e.querySelectorAll('svg.icon').length, text: e.textContent.trim() })));
+check('each badge is a drawn icon (an svg) and its words, no font glyph', drawn.length > 0 &&
+  drawn.every((b) => b.svg === 1 && /^[\x20-\x7E]+$/.test(b.text)), JSON.stringify(drawn.slice(0, 3)));
 // a badge's title is its rule, read from GET /api/qa/badges (the assessment's thresholds)
 const rules = await (await page.request.get(`${BASE}/api/qa/badges`)).json();
 const mosRule = rules.find((b) => b.code === 'mos_low');

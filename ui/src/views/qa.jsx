@@ -4,6 +4,10 @@ import { useApi, V, Badge, Loading, Failure, Empty, DailyScoreChart } from '../c
 import { callTime, duration, fixed, isNum, score, signed, withUnit } from '../fmt.js';
 import { go } from '../router.js';
 
+// What "partly scored" means, as the headers' title says it.
+const PARTLY = 'Calls with a partial score and no total: the scorecard categories that need an LLM were left unscored. '
+  + 'Their average is of the partial scores (over the categories scored), apart from the scored calls\' average and rank.';
+
 function DaysPicker({ value, choices, onPick, label = 'Period' }) {
   return (
     <label>{label}
@@ -22,7 +26,8 @@ function SummaryChart({ rows }) {
 export function QaView({ query }) {
   const days = query.days || '7';
   const sum = useApi(withQuery('api/qa/daily-summary', { days, campaign: query.campaign }), { live: true });
-  const lead = useApi(withQuery('api/qa/leaderboard', { days: Math.min(90, +days), min_calls: query.min_calls || 1 }), { live: true });
+  // partial=1: the agents whose calls have partial scores only are listed too, unranked
+  const lead = useApi(withQuery('api/qa/leaderboard', { days: Math.min(90, +days), min_calls: query.min_calls || 1, partial: 1 }), { live: true });
   const rows = sum.data || [];
   return (
     <section aria-labelledby="qa-h">
@@ -35,17 +40,20 @@ export function QaView({ query }) {
       {sum.loading && !sum.data && <Loading what="the daily summary" />}
       {rows.length > 0 && <SummaryChart rows={rows} />}
       {rows.length > 0 && (
-        <div class="scroll"><table>
+        <div class="scroll"><table class="days">
           <caption>Each day: calls, scores and sound, from the day's roll-up</caption>
           <thead><tr><th scope="col">Day</th><th scope="col">Analysed</th><th scope="col">Scored</th><th scope="col">Average score</th>
+            <th scope="col" title={PARTLY}>Partly scored</th><th scope="col" title={PARTLY}>Partial average</th>
             <th scope="col">Flagged</th><th scope="col">Customer shift</th><th scope="col">Skipped / errors</th><th scope="col">Talk</th><th scope="col">Hold</th>
             <th scope="col">Dead air</th><th scope="col">One-way calls</th><th scope="col">Average MOS</th></tr></thead>
           <tbody>{[...rows].reverse().map((r) => (
-            <tr>
+            <tr data-day={r.date}>
               <th scope="row"><a href={`#/calls?from=${r.date}&to=${r.date}`}>{r.date}</a></th>
               <td class="num">{r.analysed_calls}</td>
               <td class="num">{r.scored_calls}</td>
               <td class="num">{score(r.avg_score)}</td>
+              <td class="num partly">{r.partial_only_calls}</td>
+              <td class="num partly-avg">{score(r.avg_partial_only_score)}</td>
               <td class="num">{r.flagged_calls ? <a href={`#/calls?from=${r.date}&to=${r.date}&flagged=1`}>{r.flagged_calls}</a> : 0}</td>
               <td class="num" title={`the customers' mean sentiment shift (−5..+5 scale) over ${r.customer_shift_calls} calls; ${r.customer_drop_calls} ended low`}>
                 <V v={r.avg_customer_shift} text={signed(r.avg_customer_shift)} />{r.customer_drop_calls > 0 && ` (${r.customer_drop_calls} low)`}</td>
@@ -60,20 +68,23 @@ export function QaView({ query }) {
       )}
       <h2>Leaderboard</h2>
       <Failure error={lead.error} what="the leaderboard" />
-      {lead.data && !lead.data.length && <Empty>No agent has scored calls in this period.</Empty>}
+      {lead.data && !lead.data.length && <Empty>No agent has scored or partly scored calls in this period.</Empty>}
       {lead.data && lead.data.length > 0 && (
-        <div class="scroll"><table>
-          <caption>Agents by average score over the last {Math.min(90, +days)} days</caption>
+        <div class="scroll"><table class="leaderboard">
+          <caption>Agents by average score over the last {Math.min(90, +days)} days; those with partly scored calls only after them, unranked</caption>
           <thead><tr><th scope="col">Rank</th><th scope="col">Agent</th><th scope="col">Scored calls</th><th scope="col">Average</th>
-            <th scope="col">Lowest – highest</th><th scope="col">Flagged</th></tr></thead>
+            <th scope="col">Lowest – highest</th><th scope="col">Flagged</th>
+            <th scope="col" title={PARTLY}>Partly scored</th><th scope="col" title={PARTLY}>Partial average</th></tr></thead>
           <tbody>{lead.data.map((a) => (
-            <tr>
-              <td class="num">{a.rank}</td>
+            <tr data-agent={a.agent_user}>
+              <td class="num"><V v={a.rank} /></td>
               <th scope="row"><a href={`#/agent/${enc(a.agent_user)}`}>{a.agent_name || a.agent_user}</a><div class="sub">{a.agent_user}</div></th>
               <td class="num">{a.calls}</td>
               <td class="num">{score(a.avg_score)}</td>
-              <td class="num">{fixed(a.min_score, 0)} – {fixed(a.max_score, 0)}</td>
+              <td class="num">{isNum(a.min_score) ? `${fixed(a.min_score, 0)} – ${fixed(a.max_score, 0)}` : <V v={null} />}</td>
               <td class="num">{a.flagged}</td>
+              <td class="num partly">{a.partial_only_calls}</td>
+              <td class="num partly-avg">{score(a.avg_partial_only_score)}</td>
             </tr>))}</tbody>
         </table></div>
       )}
