@@ -26,7 +26,8 @@ T=$(mktemp -d)
 SRV=""
 trap '[ -n "$SRV" ] && kill $SRV 2> /dev/null; rm -rf "$T"' EXIT
 # the shared models but NISQA, as the quickstart test has them (a fresh machine has no NISQA)
-export CALLQA_MODEL_DIR="$(models_without "$SH/models" "$T/models" nisqa)"
+CALLQA_MODEL_DIR=$(models_without "$SH/models" "$T/models" nisqa)
+export CALLQA_MODEL_DIR
 DB=$T/callqa.db
 mkdir -p "$T/watch"
 "$ROOT/scripts/make-demo-calls" "$T/demo" > "$T/demo.log" 2>&1 ||
