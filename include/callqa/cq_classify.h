@@ -180,13 +180,13 @@ CQ_API const cq_call_event *cq_classifier_events(const cq_classifier *c, size_t 
 CQ_API int cq_classifier_probe_played(cq_classifier *c, double start_sec) CQ_NONNULL(1);
 
 /*
- * Hold mode's remembered announcements (docs/live/hold-slayer.md, "Remembered announcements"). Speech in the
- * hold after which the music came back is an announcement; its fingerprint (one 16-bit word per
- * 32 ms frame: the signs of how its spectrum changes across 17 bands from 312 to 3500 Hz and in
- * time; no audio) is learned, and so is speech a person was decided on when the music comes
- * back after it. A later candidate whose first 1.02 s (or, for sparse speech, as much of its
- * first 3 s as holds 16 frames of speech) matches one learned or remembered (under 33 % of its
- * bits differ at the best alignment) is no person: no probe is sent into it (one out is not
+ * Hold mode's remembered announcements (docs/live/hold-slayer.md, "Remembered announcements").
+ * Speech in the hold after which the music came back is an announcement; its fingerprint (one
+ * 16-bit word per 32 ms frame: the signs of how its spectrum changes across 17 bands from 312 to
+ * 3500 Hz and in time; no audio) is learned, and so is speech a person was decided on when the
+ * music comes back after it. A later candidate whose first 1.02 s (or, for sparse speech, as much
+ * of its first 3 s as holds 16 frames of speech) matches one learned or remembered (under 33 % of
+ * its bits differ at the best alignment) is no person: no probe is sent into it (one out is not
  * listened to), quiet_handover does not fire, no_music_after waits the announcement's length
  * more, and its hold_announcement says "remembered". While any is known, quiet_handover and a
  * probe's reply wait for that comparison.

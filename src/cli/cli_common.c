@@ -72,9 +72,9 @@ int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, c
         store_retention_free(&rt->r);
         return -1;
     }
-    /* callqa's own files (docs/privacy/retention.md, "What callqa keeps of a call"): the uploads and the
-     * redacted copies, where the service and the worker that used this store put them (beside
-     * the store, unless set), the service's transcode cache, and retain_own_dirs */
+    /* callqa's own files (docs/privacy/retention.md, "What callqa keeps of a call"): the uploads
+     * and the redacted copies, where the service and the worker that used this store put them
+     * (beside the store, unless set), the service's transcode cache, and retain_own_dirs */
     int no = 0;
     cfg_settings *at = malloc(sizeof(*at));
     if (!at) {

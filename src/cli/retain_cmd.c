@@ -1,7 +1,7 @@
 /*
- * retain_cmd.c - `callqa store purge` and `callqa store erase` (docs/privacy/retention.md, "Retention and
- * erasure"); retention from the settings is cli_common.c's, which the worker's scheduled purge
- * shares.
+ * retain_cmd.c - `callqa store purge` and `callqa store erase` (docs/privacy/retention.md,
+ * "Retention and erasure"); retention from the settings is cli_common.c's, which the worker's
+ * scheduled purge shares.
  *
  *   callqa store purge [--dry-run] [--now TIME] [--db STORE] [--config FILE]
  *   callqa store erase (--phone NUMBER | --lead ID) [--dry-run] [--db STORE] [--config FILE]

@@ -332,12 +332,12 @@ int cq__cls_live_hold_decided(cq_classifier *c, size_t i, int cls)
 }
 
 /*
- * Hold mode with a probe (docs/live/hold-slayer.md, "Asking the line"), on each frame of a candidate as it
- * arrives. Once its speech has paused PROBE_PAUSE frames, a probe goes out (a `probe` event:
- * the host plays probe_sec of audio back into the call, and says where in the stream it began,
- * cq_classifier_probe_played: a host whose analysis lags its input starts it later than asked),
- * at most PROBE_MAX per candidate. No reply is listened for before the host has said so. A person
- * answers it; a recording goes on as if nothing was said. So speech that starts REPLY_MIN to
+ * Hold mode with a probe (docs/live/hold-slayer.md, "Asking the line"), on each frame of a
+ * candidate as it arrives. Once its speech has paused PROBE_PAUSE frames, a probe goes out (a
+ * `probe` event: the host plays probe_sec of audio back into the call, and says where in the stream
+ * it began, cq_classifier_probe_played: a host whose analysis lags its input starts it later than
+ * asked), at most PROBE_MAX per candidate. No reply is listened for before the host has said so. A
+ * person answers it; a recording goes on as if nothing was said. So speech that starts REPLY_MIN to
  * REPLY_MAX frames after the probe's end, after REPLY_PAUSE frames or more of pause (not the line's
  * speech running on through the probe), is a reply, confirmed by its REPLY_SPEECH-th speech frame.
  * One reply can be a recording's next word that happens to follow the probe by a reply's delay;

@@ -17,7 +17,8 @@
 #define FRAME CQ_CLASSIFY_FRAME
 #define RATE CQ_CLASSIFY_RATE
 #define SPEECH_PROB 0.5
-/* remembered announcements' fingerprints (hold mode; docs/live/hold-slayer.md, "Remembered announcements") */
+/* remembered announcements' fingerprints (hold mode; docs/live/hold-slayer.md, "Remembered
+ * announcements") */
 #define FP_BANDS 17 /* bands of the fingerprint, FP_BIN0 .. FP_BIN0 + FP_BANDS * FP_WIDTH */
 #define FP_SMOOTH 4 /* frames (128 ms) summed into each band energy */
 #define FP_LAG 2    /* frames between the sums compared */

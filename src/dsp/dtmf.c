@@ -76,20 +76,20 @@
  * before or after the gate (fitted beside the gate's tones, whose comb echoes reach into those
  * 25 ms), and the two do not both sit on voice harmonics (fit_accepts; a
  * voice makes both then). Reported over the gate. Measured on tests/dsp/test_dtmf_speech.c
- * and the corpus (docs/events/dtmf-speech.md): of the runs refused on the corpus's speech, music and calls
- * that pass the other three, the weaker tone stood at best 2.9 dB under what is left.
- *   A pair that holds steady may stand lower, down to 10 dB under what is left: the fit is run
- * again with each tone's change across the gate (the tone times its distance from the gate's
- * centre), and each tone's change from the centre to the ends, |rho|, must be 0.3 or less. A
- * key from a digital generator is steady at its nominal frequency; what the comb leaves of a
- * voice swells, fades or sits a little off the DTMF frequency (over a 50 ms gate, 0.3 is a
- * tone 1.9 Hz off: 0.1-0.3 %). Of the corpus's runs that pass every other test but the level,
- * the steadiest pair had |rho| 0.54. A key further off nominal than that (Q.24 allows 1.5 %;
- * keypad chips on a 3.58 MHz crystal are up to 0.7 % off) is held to the 1 dB rule. The same
- * reading settles a rival row (column) within 6 dB of the key's: the key is taken when it leads
- * it, both its tones hold within |rho| 0.2 and every such rival changes by 0.5 or more (a voice
- * harmonic; a real key on the rival row would be steady). Among the runs of the test's mixtures
- * that would have been wrong digits, the steadiest key with an unsteady rival had |rho| 0.32.
+ * and the corpus (docs/events/dtmf-speech.md): of the runs refused on the corpus's speech, music
+ * and calls that pass the other three, the weaker tone stood at best 2.9 dB under what is left. A
+ * pair that holds steady may stand lower, down to 10 dB under what is left: the fit is run again
+ * with each tone's change across the gate (the tone times its distance from the gate's centre), and
+ * each tone's change from the centre to the ends, |rho|, must be 0.3 or less. A key from a digital
+ * generator is steady at its nominal frequency; what the comb leaves of a voice swells, fades or
+ * sits a little off the DTMF frequency (over a 50 ms gate, 0.3 is a tone 1.9 Hz off: 0.1-0.3 %). Of
+ * the corpus's runs that pass every other test but the level, the steadiest pair had |rho| 0.54. A
+ * key further off nominal than that (Q.24 allows 1.5 %; keypad chips on a 3.58 MHz crystal are up
+ * to 0.7 % off) is held to the 1 dB rule. The same reading settles a rival row (column) within 6 dB
+ * of the key's: the key is taken when it leads it, both its tones hold within |rho| 0.2 and every
+ * such rival changes by 0.5 or more (a voice harmonic; a real key on the rival row would be
+ * steady). Among the runs of the test's mixtures that would have been wrong digits, the steadiest
+ * key with an unsteady rival had |rho| 0.32.
  *
  * A TRAIN'S SLOTS (cq__dtmf_probe; tones.c finds the trains)
  * Where a train of digits sent at a fixed cadence has an empty slot, the gate is known: one
@@ -109,9 +109,9 @@
  * digits at one level; a voice harmonic seldom sounds there with the rest quiet).
  * Gates of 50 ms every 25 ms along the corpus's speech, music, prompts and calls: 8 of 98 803
  * pass as a train's end slots, 17 as slots between its digits; with the train's level 7 and
- * 12 dB under the speech's, 11 and 12, and 19 and 21 (docs/events/dtmf-speech.md). A digit that makes a
- * train is placed by its key's own span (cq__dtmf_refine: the same gate search, 20 ms either
- * way, for the reported key), which also reads its level.
+ * 12 dB under the speech's, 11 and 12, and 19 and 21 (docs/events/dtmf-speech.md). A digit that
+ * makes a train is placed by its key's own span (cq__dtmf_refine: the same gate search, 20 ms
+ * either way, for the reported key), which also reads its level.
  */
 #include <math.h>
 #include <string.h>

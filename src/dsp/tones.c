@@ -535,9 +535,9 @@ static double press_power(const cq_tones *t, uint64_t at, double f)
  * PRESS_REACH before or after it: a key is pressed and released (40 ms pauses between keys
  * leave such a window), while a held musical note, or the harmonic of one, that falls within
  * Q.24's tolerance of a row or a column sounds on through the piece libspandsp takes for a key
- * (docs/events/measured.md, "Tone or music"). The side before is read as soon as the digit's samples are
- * in, and settles most digits (a key after a pause); the side after is waited for only when
- * it does not. Either way the answer is the one both sides give (a tone that rises over the
+ * (docs/events/measured.md, "Tone or music"). The side before is read as soon as the digit's
+ * samples are in, and settles most digits (a key after a pause); the side after is waited for only
+ * when it does not. Either way the answer is the one both sides give (a tone that rises over the
  * side before rises over the quieter of the two), so it does not depend on when it is asked.
  * 1: a digit, 0: none, -1: not yet known (final: judged on the samples in).
  */

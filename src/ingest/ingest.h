@@ -3,9 +3,9 @@
  * (vicidial.c) reads recording_log with the call logs of a ViciDial database and enqueues every
  * recording (ingest_call_create), incrementally by a high-water mark; source.c holds what needs no
  * database: the database URI, time zones, where a recording's audio is (on local disk or on a
- * configured recording server). docs/pipeline/ingest.md, "ViciDial ingest". The folder watch (watch.c)
- * enqueues the recordings written into a folder, once each is complete, pairing -in/-out legs;
- * docs/pipeline/ingest.md, "Folder watch". Each creates its calls through ingest_call_create
+ * configured recording server). docs/pipeline/ingest.md, "ViciDial ingest". The folder watch
+ * (watch.c) enqueues the recordings written into a folder, once each is complete, pairing -in/-out
+ * legs; docs/pipeline/ingest.md, "Folder watch". Each creates its calls through ingest_call_create
  * (intake.c), as an upload to the service does.
  *
  * It calls the store (calls enqueued, the source's lease and mark, the folders it registers) and

@@ -1,8 +1,8 @@
 /*
  * fpstore.c - the announcements `callqa live` remembers per destination (docs/live.md,
- * "Remembered announcements"; docs/privacy/retention.md says what it keeps): the fingerprints a call's
- * classifier learned (cq_classifier_learned), kept under the destination the call named, handed
- * to the next call to the same destination (cq_classifier_remember).
+ * "Remembered announcements"; docs/privacy/retention.md says what it keeps): the fingerprints a
+ * call's classifier learned (cq_classifier_learned), kept under the destination the call named,
+ * handed to the next call to the same destination (cq_classifier_remember).
  *
  * DESIGN: a small table in memory, bounded three ways (destinations, fingerprints per
  * destination, bytes in all), the least recently used destination and a destination's oldest

@@ -474,11 +474,11 @@ uint8_t *lv_ws_play_audio(const int16_t *pcm, size_t n, uint32_t rate_hz, size_t
 
 /*
  * The fingerprints of hold announcements (cq_classifier_learned) kept per destination, for the
- * next call to the same company (docs/live/hold-slayer.md, "Remembered announcements"; docs/privacy.md). A
- * destination is what the call named (mod_audio_fork's metadata, FastAGI's second argument):
- * 1-128 printable ASCII characters, no space. Bounded by destinations, fingerprints per
- * destination and bytes (the least recently used destination and a destination's oldest
- * fingerprint go first); each fingerprint is forgotten retain_days after it was learned. The
+ * next call to the same company (docs/live/hold-slayer.md, "Remembered announcements";
+ * docs/privacy.md). A destination is what the call named (mod_audio_fork's metadata, FastAGI's
+ * second argument): 1-128 printable ASCII characters, no space. Bounded by destinations,
+ * fingerprints per destination and bytes (the least recently used destination and a destination's
+ * oldest fingerprint go first); each fingerprint is forgotten retain_days after it was learned. The
  * file is read whole at open and refused whole at the first fault; written whole (mode 0600,
  * renamed into place) when it changed. Thread-safe.
  */
@@ -608,7 +608,8 @@ typedef struct lv_server_params {
 
     /* Connections that have not yet identified their call (an AudioSocket connection before
      * its UUID frame, a WebSocket one before its Upgrade and first message) wait in a pool of
-     * their own, apart from max_calls (docs/live/connections.md, "Connections that send nothing"): */
+     * their own, apart from max_calls (docs/live/connections.md, "Connections that send nothing"):
+     */
     double ident_sec;           /* one is closed when it has not identified within this of its
                                    accept (0.1-3600 s), whatever it sent meanwhile */
     int max_pending;            /* at most this many wait (1-100000); beyond it the oldest is
@@ -626,8 +627,8 @@ typedef struct lv_server_params {
                             fewest packets in sequence the oldest is dropped */
 } lv_server_params;
 
-/* The default probe (docs/live/hold-slayer.md, "Asking the line"): a WAV of "Hello?" espeak-ng made at build
- * time (cmake/embed_probe.cmake); NULL with *len 0 when the build had no espeak-ng. */
+/* The default probe (docs/live/hold-slayer.md, "Asking the line"): a WAV of "Hello?" espeak-ng made
+ * at build time (cmake/embed_probe.cmake); NULL with *len 0 when the build had no espeak-ng. */
 const unsigned char *lv_default_probe(size_t *len);
 
 /* The probe of `callqa live --probe SPEC` (probe.c): "default" (lv_default_probe) or a WAV (any
@@ -843,9 +844,9 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap) CQ_NO
 void lv_agi_server_destroy(lv_agi_server *s);
 
 /* ---- the follower of the event lines (follow.c) -----------------------------------------------
- * The other end of `callqa live --events FILE` (docs/live/server.md, "Event lines"), for the service's
- * /api/live routes: one thread reads the file four times a second from where it left off (at
- * start from its last LV_FOLLOW_BACKLOG bytes, so that the calls in progress are known at once;
+ * The other end of `callqa live --events FILE` (docs/live/server.md, "Event lines"), for the
+ * service's /api/live routes: one thread reads the file four times a second from where it left off
+ * (at start from its last LV_FOLLOW_BACKLOG bytes, so that the calls in progress are known at once;
  * a file not there yet is waited for, a truncated one read again from its start, a rotated one
  * (another inode under the name) read from its start once the old one is read to its end), and
  * applies each line to a bounded state: the active calls, the recently ended ones, the recent

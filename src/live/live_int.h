@@ -38,8 +38,8 @@ int lv__manifest_add(int dirfd, const char *call, const char *const *files, size
  * The pool of connections that have not identified their call yet (pending.c), the one of
  * lv_server (AudioSocket, WebSocket) and of lv_agi_server (FastAGI requests reading their
  * environment). A connection waits in it apart from the server's cap on calls, and a new one
- * finds room by closing one that waits (docs/live/connections.md, "Connections that send nothing"): while
- * the new one's address holds per_client of them, or the pool max, the oldest of those (the
+ * finds room by closing one that waits (docs/live/connections.md, "Connections that send nothing"):
+ * while the new one's address holds per_client of them, or the pool max, the oldest of those (the
  * address's, then anyone's) that has sent nothing, else the oldest, is read one last time (what
  * it sent may identify it now) and, still waiting, closed. One that was silent until then and
  * spoke in that last read is spared. So connections that send nothing never take a call's place,

@@ -1,7 +1,7 @@
 /*
- * probe.c - the probe of `callqa live --live hold --probe` (docs/live/hold-slayer.md, "Asking the line"):
- * made from its WAV (lv_probe_load), and played back into a call when its classifier asks for
- * it, by the network thread, in the call's own wire format (server_int.h).
+ * probe.c - the probe of `callqa live --live hold --probe` (docs/live/hold-slayer.md, "Asking the
+ * line"): made from its WAV (lv_probe_load), and played back into a call when its classifier asks
+ * for it, by the network thread, in the call's own wire format (server_int.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,8 +75,8 @@ void lv__probe_as_out(lv__call *c, size_t n)
  * to a file and the dialplan plays it), sent beside the audio frames that come in, never waited
  * for: what the socket did not take is sent beside the next ones. It began, for the classifier,
  * when its first bytes went out; the dialplan's playback starts a little later, inside the
- * reply's window (docs/live/hold-slayer.md, "Asking the line"). False while part of the frame is unsent: no
- * other frame may go out then.
+ * reply's window (docs/live/hold-slayer.md, "Asking the line"). False while part of the frame is
+ * unsent: no other frame may go out then.
  */
 bool lv__probe_ws_out(lv__call *c)
 {

@@ -1,6 +1,6 @@
 /*
- * answer.c - the part of a capture an answer holds (docs/network/bounds.md "Bounds"): a capture read
- * within net_limits can still hold 200,000 SIP messages, 20,000 dialogs and 100,000 streams,
+ * answer.c - the part of a capture an answer holds (docs/network/bounds.md "Bounds"): a capture
+ * read within net_limits can still hold 200,000 SIP messages, 20,000 dialogs and 100,000 streams,
  * whose JSON would be hundreds of MB; an answer holds what fits its bound (16 MiB by default)
  * and counts the rest.
  *

@@ -486,8 +486,8 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
 
 /* ---- an answer within its bound ----------------------------------------------------------------
  *
- * An answer's lists are a part of the capture (answer.c, docs/network/bounds.md "Bounds"): the dialog
- * looked at with its messages, streams and findings first, then each list's items in capture
+ * An answer's lists are a part of the capture (answer.c, docs/network/bounds.md "Bounds"): the
+ * dialog looked at with its messages, streams and findings first, then each list's items in capture
  * order, one of each list in turn, while the JSON stays within its bound. The part is a capture
  * of its own, a view renumbered so that every index in it names one of its items. */
 
@@ -565,8 +565,8 @@ typedef struct net_call_match {
 } net_call_match;
 
 /* The INVITE dialog of capture c (NULL: none) that is the call h describes (NULL: nothing
- * known), by the rule of match.c (docs/network/vicidial.md "A dialog matched to a stored call"): the
- * first of call_id, uniqueid, caller_code, time, only_call that finds exactly one. 1 with
+ * known), by the rule of match.c (docs/network/vicidial.md "A dialog matched to a stored call"):
+ * the first of call_id, uniqueid, caller_code, time, only_call that finds exactly one. 1 with
  * out->dialog, or 0 with out->dialog SIZE_MAX and out->detail saying why. Pure; each message's
  * header text is read a bounded number of times. */
 int net_match_call(const net_capture *c, const net_call_hint *h, net_call_match *out);
@@ -575,9 +575,9 @@ struct json_t *net_call_match_json(const net_call_match *m);
 
 /* ---- an investigation ------------------------------------------------------------------------ */
 
-/* Why a call went wrong (net_investigate.c, docs/network/investigate.md "POST /investigate"): the dialog looked
- * at, the findings the cross-checks with the recording raise, and 2 to 4 plain sentences built
- * from the facts. */
+/* Why a call went wrong (net_investigate.c, docs/network/investigate.md "POST /investigate"): the
+ * dialog looked at, the findings the cross-checks with the recording raise, and 2 to 4 plain
+ * sentences built from the facts. */
 typedef struct net_investigation {
     size_t dialog;        /* the capture's dialog looked at; SIZE_MAX none */
     cq_finding *findings; /* the investigation's own (net's memory) */

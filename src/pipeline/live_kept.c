@@ -1,7 +1,7 @@
 /*
  * live_kept.c - the live events of a call that `callqa live --record-dir` recorded: NAME.live.jsonl
- * beside NAME.wav (docs/live/server.md, "Recordings"). The worker's child reads them, keeps them in the
- * report's `live` key, and holds the classifier's events decided live against those of the
+ * beside NAME.wav (docs/live/server.md, "Recordings"). The worker's child reads them, keeps them in
+ * the report's `live` key, and holds the classifier's events decided live against those of the
  * batch analysis of the same recording: the same classifier ran on the same samples, so they
  * must agree (docs/live.md, "In the QA service").
  *

@@ -156,8 +156,8 @@ void pl_pool_stop(pl_pool *p);
 
 /* Whether any campaign has a type enabled. */
 bool pl_redact_any(const cfg_settings *c);
-/* The one walk (docs/privacy/pipeline.md, "One walk"), in place, in time linear in the report's size:
- * every keyed digit field (a key ending in "digits", "digit", "in_band", "rfc4733",
+/* The one walk (docs/privacy/pipeline.md, "One walk"), in place, in time linear in the report's
+ * size: every keyed digit field (a key ending in "digits", "digit", "in_band", "rfc4733",
  * "sip_info", "sent") as '*'s, its value collected; then every string whatever its key
  * through pv_masker_text with `types` (card, SSN, national id, IBAN of them): the collected
  * digits where they are quoted, keyed-digit runs, written and spoken card numbers and SSNs;

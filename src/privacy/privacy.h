@@ -136,8 +136,8 @@ long pv_scan_transcript(const tx_transcript *t, const pv_settings *s);
  * of memory: *text unchanged or redacted, never freed). */
 int pv_redact_string(char **text, const pv_settings *s, cq_role role, size_t counts[PV_N_TYPES]);
 
-/* A text as the detectors read it (docs/privacy/pipeline.md, "Normalisation before detection"): every
- * digit of any script as its ASCII digit ("４", "٤" and "⁴" are "4"), every dash and minus as
+/* A text as the detectors read it (docs/privacy/pipeline.md, "Normalisation before detection"):
+ * every digit of any script as its ASCII digit ("４", "٤" and "⁴" are "4"), every dash and minus as
  * '-', every space separator (no-break, narrow, thin) as ' ', invisible characters (zero-width
  * space and joiners, word joiner, byte order mark, soft hyphen, variation selectors) left out,
  * full-width forms as their ASCII character. malloc'd, or NULL (out of memory). */

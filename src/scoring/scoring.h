@@ -581,14 +581,16 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
 int sc_assess_prompt_fit_obj(const struct json_t *report, const sc_fit *fit, char **system,
                              char **user, char **left_out, char *err, size_t errsz);
 
-/* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report/conversation.md "roles") ---------- */
+/* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report/conversation.md "roles")
+ * ---------- */
 
 /* The voice-profile rule's margin: the agent's profile must be at least this much more alike
  * (cq_voiceprint_similarity: minus the symmetric KL divergence per dimension, 0 = the same) to
  * one speaker than to the other. Measured on 60 mixes of six agent voices with ten customers
  * (tests/pipeline/measure_profiles.py, the profile from another recording of the agent): the
  * agent closer by a median 0.45; the customer closer on 3 mixes (by 0.05, 0.17 and 0.38). At
- * 0.25: 43 right, 1 wrong, 10 unknown of 54 two-speaker mixes (docs/report/conversation.md, "roles"). */
+ * 0.25: 43 right, 1 wrong, 10 unknown of 54 two-speaker mixes (docs/report/conversation.md,
+ * "roles"). */
 #define SC_ROLE_PROFILE_MARGIN 0.25
 /* The transcript rule: the winning side's phrase weight at least this, and at least
  * SC_ROLE_TEXT_RATIO times the other side's. */

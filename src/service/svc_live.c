@@ -1,8 +1,8 @@
 /*
  * svc_live.c - the calls in progress, from the event lines `callqa live --events FILE` writes
- * (docs/live/server.md, "Event lines"; the setting live_events): GET /api/live/calls (the active and
- * recently ended calls, the counts, the file and its lag) and GET /api/live/events (the lines as
- * server-sent events, ?call=ID for one call, Last-Event-ID to resume within the ring).
+ * (docs/live/server.md, "Event lines"; the setting live_events): GET /api/live/calls (the active
+ * and recently ended calls, the counts, the file and its lag) and GET /api/live/events (the lines
+ * as server-sent events, ?call=ID for one call, Last-Event-ID to resume within the ring).
  *
  * The file is followed by the live room's follower (lv_follow_*, whose header the service reads
  * through the pipeline's, pl_service.h: the service reaches the live room no other way), which

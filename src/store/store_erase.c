@@ -1,8 +1,8 @@
 /*
  * store_erase.c - the erasure of one caller's calls, by lead id or phone number (store_erase,
- * store_retain.h; docs/privacy/retention.md "Retention and erasure"): every row of each call, its search
- * rows and its files, each call in a transaction of its own, checked gone and logged; and the
- * service's stored results whose file name carries the number.
+ * store_retain.h; docs/privacy/retention.md "Retention and erasure"): every row of each call, its
+ * search rows and its files, each call in a transaction of its own, checked gone and logged; and
+ * the service's stored results whose file name carries the number.
  */
 #define _GNU_SOURCE
 #include <ctype.h>

@@ -1,6 +1,6 @@
 /*
- * store_retain.c - retention (store_retain.h, docs/privacy/retention.md "Retention and erasure"): the
- * periods' syntax, and the purge of what is due, call by call. The rows it deletes and the
+ * store_retain.c - retention (store_retain.h, docs/privacy/retention.md "Retention and erasure"):
+ * the periods' syntax, and the purge of what is due, call by call. The rows it deletes and the
  * deletions' log: store_retain_rows.c; the files: store_retain_files.c; the erasure of one
  * caller's calls: store_erase.c.
  *

@@ -15,7 +15,8 @@
 
 #include "store.h"
 
-/* ---- retention and erasure (store_retain.c; docs/privacy/retention.md, "Retention and erasure") ------
+/* ---- retention and erasure (store_retain.c; docs/privacy/retention.md, "Retention and erasure")
+ * ------
  *
  * What callqa keeps of a call falls in four kinds, each kept for its own number of days from
  * the call's time (call_epoch, else when callqa learned of it), 0 meaning forever:
@@ -72,10 +73,10 @@ bool store_retention_any(const store_retention *r);
 int store_retention_days(const store_retention *r, const char *source, const char *campaign,
                          store_keep k);
 
-/* ---- the files of a call (store_files.c; docs/privacy/retention.md, "What callqa keeps of a call") ----
- * Every file callqa keeps of a call, by kind: the purge, the erasure and their verification
- * walk this list (and the columns that name its files), and the code that writes or reads a
- * file found from another takes its name from here. */
+/* ---- the files of a call (store_files.c; docs/privacy/retention.md, "What callqa keeps of a
+ * call") ---- Every file callqa keeps of a call, by kind: the purge, the erasure and their
+ * verification walk this list (and the columns that name its files), and the code that writes or
+ * reads a file found from another takes its name from here. */
 typedef enum store_file_kind {
     STORE_FILE_RECORDING,     /* calls.audio: the mix or the stereo file (an upload as sent) */
     STORE_FILE_LEG_IN,        /* calls.audio_in */
@@ -186,8 +187,9 @@ int store_audio_deleted(store *s, int64_t call_id);
 /* After a deletion or a redaction, what it leaves in a SQLite store's files scrubbed: with
  * `search`, the search index rewritten whole (FTS5's optimize: a deleted transcript's words
  * leave its segments), then the write-ahead log checkpointed and truncated to nothing (the
- * deleted rows' pages were zeroed by secure_delete). PostgreSQL: nothing (docs/privacy/retention.md).
- * 0, or -1 with msg (the log not emptied while another connection reads). */
+ * deleted rows' pages were zeroed by secure_delete). PostgreSQL: nothing
+ * (docs/privacy/retention.md). 0, or -1 with msg (the log not emptied while another connection
+ * reads). */
 int store_scrub(store *s, bool search, char *msg, size_t n);
 
 /* A phone number's digits (spaces, dashes, dots, brackets and a leading '+' dropped): 0, or -1

@@ -1,6 +1,6 @@
 /*
- * store_ro.c - read-only query connections (POST /ask's SQL sources; docs/ask/sources.md): what every
- * backend shares. Each backend (store_ro_sqlite.c, store_ro_pg.c, store_ro_my.c) makes writes
+ * store_ro.c - read-only query connections (POST /ask's SQL sources; docs/ask/sources.md): what
+ * every backend shares. Each backend (store_ro_sqlite.c, store_ro_pg.c, store_ro_my.c) makes writes
  * impossible by construction in layers of its database engine, and names the layer that refused
  * a query; this file calls them and holds their small common helpers, and the watchdog that
  * bounds a caller's wait on a server that does not stop a statement at its time.

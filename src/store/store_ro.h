@@ -1,7 +1,7 @@
 /*
- * store_ro.h - read-only connections for the SQL of POST /ask (docs/ask/sources.md): to the QA store
- * and to ViciDial's database, each refusing writes in layers its database engine holds. It needs
- * no store handle: a connection is opened from a path, a URI or a server's address.
+ * store_ro.h - read-only connections for the SQL of POST /ask (docs/ask/sources.md): to the QA
+ * store and to ViciDial's database, each refusing writes in layers its database engine holds. It
+ * needs no store handle: a connection is opened from a path, a URI or a server's address.
  *
  * Consumers: the /ask loop (src/ask: ask.h, ask.c, ask_policy.c, ask_prom.c: the result type);
  * the service, which opens the connections (src/service/svc_ask.c).
@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* ---- read-only queries (store_ro*.c; POST /ask, docs/ask/sources.md) ----------------------------------
+/* ---- read-only queries (store_ro*.c; POST /ask, docs/ask/sources.md)
+ * ----------------------------------
  *
  * A connection of its own on which no query can write, whoever wrote the query: each backend's
  * database engine refuses writes in layers that each hold on their own, and the refusing layer is
@@ -31,8 +32,8 @@
  *               a read-only transaction, no multi-statements, max_statement_time and a KILL
  *               QUERY watchdog, an EXPLAIN estimate cap.
  * Layer names: "authorizer", "prepare", "one_statement", "readonly", "explain", "privilege",
- * "read_only_server", "read_only_transaction", "timeout", "allow_list", "engine" (docs/ask/sources.md
- * says which backend uses which).
+ * "read_only_server", "read_only_transaction", "timeout", "allow_list", "engine"
+ * (docs/ask/sources.md says which backend uses which).
  */
 typedef struct store_ro store_ro;
 typedef struct store_ro_limits {

@@ -19,8 +19,8 @@ struct store_ro {
     void (*close)(store_ro *r); /* frees r */
 };
 
-/* The SQLite source's bounds on one call of a function (store_ro_sqlite.c, docs/ask/sources.md): a value
- * (a text, a blob, a function's result) at most STORE_RO_VALUE_BYTES; a function whose time
+/* The SQLite source's bounds on one call of a function (store_ro_sqlite.c, docs/ask/sources.md): a
+ * value (a text, a blob, a function's result) at most STORE_RO_VALUE_BYTES; a function whose time
  * grows with the product of two arguments' lengths refused when that product at its measured
  * cost a unit would pass STORE_RO_CALL_SEC of CPU; a row at most STORE_RO_MAX_COLUMNS
  * values. */
@@ -30,11 +30,11 @@ struct store_ro {
 
 /* A statement the server may not stop at its time: the limits hold between the steps of a
  * server's work, and none of the three engines stops inside one call of some functions
- * (PostgreSQL's strpos, replace, LIKE, btrim; MariaDB's LOCATE, LIKE, REPLACE; docs/ask/sources.md).
- * The watchdog bounds the caller's wait whatever the server does: at kill_at (monotonic s) it
- * calls kill(u) (the engine's own cancel, from a thread of its own), and at cut_at it shuts the
- * connection's socket, so that the read the caller is blocked in returns at once; the caller
- * then drops the connection (cut) and makes a new one. */
+ * (PostgreSQL's strpos, replace, LIKE, btrim; MariaDB's LOCATE, LIKE, REPLACE;
+ * docs/ask/sources.md). The watchdog bounds the caller's wait whatever the server does: at kill_at
+ * (monotonic s) it calls kill(u) (the engine's own cancel, from a thread of its own), and at cut_at
+ * it shuts the connection's socket, so that the read the caller is blocked in returns at once; the
+ * caller then drops the connection (cut) and makes a new one. */
 typedef struct store_ro_watch {
     int fd; /* the connection's socket */
     void (*kill)(void *u);

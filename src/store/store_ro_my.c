@@ -1,7 +1,7 @@
 /*
  * store_ro_my.c - read-only queries over ViciDial's MariaDB database, for a caller that runs SQL it
- * did not write (POST /ask's ViciDial source; docs/ask/sources.md). Writes are impossible by construction,
- * in layers of the database engine that each hold on their own:
+ * did not write (POST /ask's ViciDial source; docs/ask/sources.md). Writes are impossible by
+ * construction, in layers of the database engine that each hold on their own:
  *
  *   open                  the account checked: no privilege but SELECT (USAGE, SHOW VIEW) on any
  *                         object, no role, nothing granted TO PUBLIC but SELECT; no readable column

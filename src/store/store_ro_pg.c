@@ -1,8 +1,8 @@
 /*
  * store_ro_pg.c - read-only queries over a PostgreSQL store, for a caller that runs SQL it did
- * not write (POST /ask's QA-store source; docs/ask/sources.md). Writes are impossible by construction,
- * in layers of the database engine that each hold on their own. The layer that refused a query
- * is named in its result:
+ * not write (POST /ask's QA-store source; docs/ask/sources.md). Writes are impossible by
+ * construction, in layers of the database engine that each hold on their own. The layer that
+ * refused a query is named in its result:
  *
  *   (open)         the curated views: a schema (callqa_ask) of security_barrier views over the
  *                  allow-listed columns of the store's tables, each filtered by the caller's

@@ -1,7 +1,7 @@
 /*
  * store_ro_sqlite.c - read-only queries over a SQLite store, for a caller that runs SQL it did not
- * write (POST /ask's QA-store source; docs/ask/sources.md). Writes are impossible by construction, in
- * layers that each hold on their own, the database engine's first:
+ * write (POST /ask's QA-store source; docs/ask/sources.md). Writes are impossible by construction,
+ * in layers that each hold on their own, the database engine's first:
  *
  *   open           a connection of its own, SQLITE_OPEN_READONLY, PRAGMA query_only,
  *                  SQLITE_DBCONFIG_DEFENSIVE, no extension loading, no fts3_tokenizer, no

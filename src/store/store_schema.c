@@ -567,7 +567,8 @@ static const char *const k_pg13[] = {
 
 /* v14: the users of the service (a password's argon2id string, never the password), their API
  * tokens (a hash of each, never the token) and the audit trail, which the store only appends to:
- * a trigger refuses every UPDATE and DELETE of it (docs/privacy/access.md, "Users, roles and access").
+ * a trigger refuses every UPDATE and DELETE of it (docs/privacy/access.md, "Users, roles and
+ * access").
  */
 static const char *const k_v14[] = {
     "CREATE TABLE users ("

@@ -14,9 +14,9 @@
  * expected symbols the detector reports in order; wrong = every other digit it reports (a wrong
  * or an extra digit, anywhere in the file). Counts are printed per file and level.
  *   - never a wrong digit at any level, and no fewer digits than measured (876, 839 and 785 of
- *     880: 99.5 % at 0 dB, 95 % at -7 dB, 89 % at -12 dB; docs/events/dtmf-speech.md). The goal of issue 12
- *     (every sequence 16/16 at 0 dB, 15/16 at -7 dB) is not met (51 and 44 of 55 sequences): the
- *     test prints how far, and with CQ_DTMF_GOAL=1 in the environment it fails on it.
+ *     880: 99.5 % at 0 dB, 95 % at -7 dB, 89 % at -12 dB; docs/events/dtmf-speech.md). The goal of
+ * issue 12 (every sequence 16/16 at 0 dB, 15/16 at -7 dB) is not met (51 and 44 of 55 sequences):
+ * the test prints how far, and with CQ_DTMF_GOAL=1 in the environment it fails on it.
  *   - talk-off: no digit on any speech, conversation, quality, VAD, prompt, format or hold
  *     music file of the corpus, nor on any call leg but call06's customer, who keys 8275#
  *     (each channel), nor on the sample call (samples/sample-call.wav, both legs).
@@ -45,7 +45,8 @@ static cq_tones_params g_tp;
 static const struct receivers {
     const char *name;
     bool speech, cancel;
-    long floor[3]; /* digits found of 880 at 0, -7 and -12 dB, at least (docs/events/dtmf-speech.md) */
+    long floor[3]; /* digits found of 880 at 0, -7 and -12 dB, at least (docs/events/dtmf-speech.md)
+                    */
 } k_receivers[] = {
     {"libspandsp's Q.24 receiver (the default)", false, false, {666, 529, 433}},
     {"and ours on the signal (dtmf_speech)", true, false, {801, 673, 554}},
@@ -239,8 +240,8 @@ static void held_note(double f_held, double f_burst, double at, int burst_ms, in
 }
 
 /* A held note on a row with a short note on a column is no digit (hold music's sustained notes:
- * docs/events/measured.md, "Tone or music"); the same two tones keyed, with the row silent before and
- * after, are one; for each receiver configuration. */
+ * docs/events/measured.md, "Tone or music"); the same two tones keyed, with the row silent before
+ * and after, are one; for each receiver configuration. */
 static void test_held_note(void **state)
 {
     (void)state;

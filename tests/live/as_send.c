@@ -21,11 +21,11 @@
  * that send nothing (with --flood-uuid 1: each its own UUID frame, then nothing) and counts what
  * comes back within --hold-sec.
  *
- * A line that answers (hold mode's probe, docs/live/hold-slayer.md "Asking the line"): the audio the server
- * sends back (slin frames) is a probe; it starts with its first frame after 100 ms without one
- * and ends 60 ms after its last, on the clock of the samples sent. With --reply WAV (8 kHz mono,
- * already through the line's codec) and --person-at SEC, a person is on the line from SEC of the
- * file: the first two probes that end after it are answered by the reply, mixed into what is
+ * A line that answers (hold mode's probe, docs/live/hold-slayer.md "Asking the line"): the audio
+ * the server sends back (slin frames) is a probe; it starts with its first frame after 100 ms
+ * without one and ends 60 ms after its last, on the clock of the samples sent. With --reply WAV (8
+ * kHz mono, already through the line's codec) and --person-at SEC, a person is on the line from SEC
+ * of the file: the first two probes that end after it are answered by the reply, mixed into what is
  * sent --reply-delay S after the probe's end (default 0.6; the first --reply-late S after it
  * when given), or, with --reply-over 1, 0.1 s after its start (a person talking over it);
  * earlier probes (the recordings before the person) get no answer. Prints "probe START END"

@@ -63,9 +63,9 @@ static inline int send_all(int fd, const uint8_t *b, size_t n)
 }
 
 /*
- * The line that answers (docs/live/hold-slayer.md, "Asking the line"): the probe callqa sends back is heard
- * as it comes (line_heard, on the clock of the stream sent); once nothing more of it has come
- * for 60 ms it has ended (line_tick), and a person on the line (the stream is past person_at)
+ * The line that answers (docs/live/hold-slayer.md, "Asking the line"): the probe callqa sends back
+ * is heard as it comes (line_heard, on the clock of the stream sent); once nothing more of it has
+ * come for 60 ms it has ended (line_tick), and a person on the line (the stream is past person_at)
  * answers: reply_delay s after its end (the first answer late s after it, when late > 0), or
  * 0.1 s after its start when reply_over (talking over it). Each probe is answered, three at
  * most; a recording (no reply) never reacts. Prints "probe START END" and "reply START END".

@@ -1,6 +1,6 @@
 /*
- * test_retention.c - retention, purge and erasure end to end (docs/privacy/retention.md, "Retention and
- * erasure"): a store filled through the store's API with calls of several ages, sources and
+ * test_retention.c - retention, purge and erasure end to end (docs/privacy/retention.md, "Retention
+ * and erasure"): a store filled through the store's API with calls of several ages, sources and
  * campaigns (analyses, envelopes, transcripts and their search rows, scores with quotes and an
  * LLM's text, overrides, LLM requests, events, roll-ups, the service's stored results, uploaded
  * files and the dialer's), then the real `callqa store purge` and `callqa store erase`. Every

@@ -581,9 +581,10 @@ static char *uri_as(const char *user)
     return u;
 }
 
-/* The SQL docs/ask/sources.md gives an administrator for a store's account that is no superuser, with
- * this test's names: cq_app the service's account, cq_reader the role, cq_views the schema (the
- * store's owner, the other role docs/scale.md names, is a superuser here: it needs no grant). */
+/* The SQL docs/ask/sources.md gives an administrator for a store's account that is no superuser,
+ * with this test's names: cq_app the service's account, cq_reader the role, cq_views the schema
+ * (the store's owner, the other role docs/scale.md names, is a superuser here: it needs no grant).
+ */
 static const char k_admin_sql[] =
     "CREATE ROLE cq_reader NOLOGIN;"
     " GRANT cq_reader TO cq_app;"
@@ -603,8 +604,8 @@ static const char k_admin_sql[] =
 
 /* A store's account that is no superuser (docs/scale.md's callqa_app), on a database as
  * PostgreSQL makes it (set_config, the large objects and dblink executable by PUBLIC): the open
- * is refused, naming what is missing and the SQL to run; docs/ask/sources.md's SQL run, it opens. Then
- * each check of the open broken in turn by a superuser: refused, naming it, and the message's
+ * is refused, naming what is missing and the SQL to run; docs/ask/sources.md's SQL run, it opens.
+ * Then each check of the open broken in turn by a superuser: refused, naming it, and the message's
  * SQL is enough. An allow-list naming no column of the store, and a password file others may
  * read, are refused too. */
 static void test_open_refuses(void **state)
