@@ -3,13 +3,15 @@
 # agents calling each other through Kamailio, its siptrace mirroring every message as HEP to
 # `callqa sip --hep`, a router namespace impairing one side's media with iptables (the
 # statistic match's nth mode, deterministic) and capturing what it forwards with tcpdump, and
-# rtpengine (userspace) relaying one call and forking its caller's media to `callqa live --rtp`.
-# The calls run side by side (tests/net/sipnet/README lists them); then sipnet_check.py checks
-# them against tshark, the router's counters and the agents' recordings (docs/sip-capture.md).
+# rtpengine (userspace) relaying two calls and forking their callers' media to `callqa live
+# --rtp`, one link rate-limited (tbf) behind bursts of cross traffic. The ten calls (SCEN below)
+# run side by side; then sipnet/sipnet_check.py checks them against tshark, the router's
+# counters, the agents' recordings and the files played (docs/sip-capture.md).
 #
 #   usage: test_sipnet.sh BUILD_DIR SHARED_DIR
 # Needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) for `ip netns`; skipped (77) only when the
-# kernel refuses a network namespace. Every namespace and process is removed on any exit.
+# kernel refuses creating or entering a network namespace. Every namespace and process is
+# removed on any exit (KEEP=1 keeps the folder of captures, logs and recordings).
 . "$(dirname "$0")/../lib.sh"
 B=$(cd "$1" && pwd)
 SHARED=$(cd "$2" && pwd)
@@ -84,7 +86,8 @@ leaf() { # leaf NAME ADDR ROUTER_ADDR: a namespace joined to the router
 ip -n "${P}r" link set lo up
 run r sysctl -qw net.ipv4.ip_forward=1
 leaf p 10.67.0.2 10.67.0.1
-# scenario: index name callee-user impairment (sipnet/README)
+# the calls, INDEX:NAME:CALLEE-USER:IMPAIRMENT (the callee user tells Kamailio to relay through
+# rtpengine, "relay...", or to trace from its script too, "mirror"; the impairment: below)
 SCEN="1:loss0:plain:none 2:loss1:plain:nth100 3:loss3:plain:nth33 4:loss5:plain:nth20
 5:loss10:plain:nth10 6:burst:relayburst:burst 7:oneway:plain:oneway 8:mirror:mirror:none
 9:relay:relay:relay 10:jitter:plain:tbf"
