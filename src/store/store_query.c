@@ -251,7 +251,7 @@ int store_query(store *s, store_qid q, const store_val *params, int n_params, st
 /* Each order's key: a column of calls (read on its index, v7), or the figure of the analysis or
  * the scores row. SQLite reads that figure per call on the covering indexes (v7); PostgreSQL
  * joins the table once (`pg_join`: a hash join, where a look-up per call of a filtered list
- * cost it 200 ms at 100,000 calls; BENCHMARKS.md). */
+ * cost it 200 ms at 100,000 calls; BENCHMARKS.md's history, git log -p BENCHMARKS.md). */
 #define A_KEY(idx, expr) "(SELECT " expr " FROM analyses a" idx " WHERE a.call_id = c.id)"
 #define MOS_OF(t)                                                                                  \
     "CASE WHEN " t ".mos_out IS NULL OR " t ".mos_in < " t ".mos_out THEN " t ".mos_in ELSE " t    \
