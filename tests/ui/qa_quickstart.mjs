@@ -78,6 +78,16 @@ try {
   const empty = await page.$$eval('section[aria-labelledby=qa-h] .empty', (els) => els.map((e) => e.textContent));
   check('no "nothing scored" message', empty.length === 0, empty);
 
+  // an agent's page: the partly scored calls apart, as the API gives them
+  if (lb.length) {
+    const who = lb[0].agent_user;
+    const ag = await get(`api/qa/agent/${encodeURIComponent(who)}?days=7`);
+    await load(`#/agent/${encodeURIComponent(who)}`, 'dd.partly');
+    const partly = await page.$eval('dd.partly', (e) => e.textContent.trim());
+    const want = `${ag.partial_only_calls} calls, average ${scoreText(ag.avg_partial_only_score)}`;
+    check(`${who}'s page: partly scored ${want}, no average score`, partly === want && ag.avg_score === null, [partly, want, ag.avg_score]);
+  }
+
   // the calls list: the badges drawn
   await load('#/calls', 'tr[data-call]');
   for (const id of clipped) {

@@ -39,7 +39,8 @@ export function AgentView({ agent, query }) {
             <dt>Period</dt><dd>{a.period_start} – {a.period_end}</dd>
             <dt>Calls</dt><dd>{a.total_calls} ({a.analysed_calls} analysed, {a.skipped_calls} skipped, {a.error_calls} errors)</dd>
             <dt>Average score</dt><dd>{score(a.avg_score)}{isNum(a.min_score) && ` (${fixed(a.min_score, 0)} – ${fixed(a.max_score, 0)})`}</dd>
-            <dt>Partial scores</dt><dd>{a.partial_scored_calls} calls, average {score(a.avg_partial_score)}</dd>
+            <dt title="Calls with a partial score and no total (categories left unscored, e.g. with no LLM configured): apart from the average score">Partly scored</dt>
+            <dd class="partly">{a.partial_only_calls} calls, average {score(a.avg_partial_only_score)}</dd>
             <dt>Flagged</dt><dd>{a.flagged_calls}</dd>
             <dt>Customers' sentiment shift</dt><dd class="sentiment-shift"><V v={a.avg_customer_shift} text={`${signed(a.avg_customer_shift)} on −5..+5`} />
               {` (mean first-to-last quarter over ${a.customer_shift_calls} ${a.customer_shift_calls === 1 ? 'call' : 'calls'}); ${a.customer_drop_calls} ended low`}</dd>
