@@ -56,6 +56,14 @@ while [ $# -gt 0 ]; do
         return s
     }
     function close_usage() { if (in_usage) { print ".fi"; in_usage = 0 } }
+    # a tagged paragraph: TAG in bold, then REST (when there is any) as its text
+    function tagged(tag, rest) {
+        sub(/^ +/, "", rest)
+        print ".TP"
+        in_tp = 1
+        print ".B " esc(tag)
+        if (rest != "") print esc(rest)
+    }
     BEGIN { in_usage = 0; seen_text = 0; in_tp = 0 }
     /^usage: / {
         sub(/^usage: /, "")
@@ -81,13 +89,7 @@ while [ $# -gt 0 ]; do
         s = $0
         sub(/^ +/, "", s)
         i = index(s, "  ")
-        tag = i > 0 ? substr(s, 1, i - 1) : s
-        rest = i > 0 ? substr(s, i) : ""
-        sub(/^ +/, "", rest)
-        print ".TP"
-        in_tp = 1
-        print ".B " esc(tag)
-        if (rest != "") print esc(rest)
+        tagged(i > 0 ? substr(s, 1, i - 1) : s, i > 0 ? substr(s, i) : "")
         next
     }
     /^Example: / {
@@ -113,11 +115,7 @@ while [ $# -gt 0 ]; do
             rest = ""
             for (; k <= n; k++) rest = rest " " w[k]
         }
-        sub(/^ +/, "", rest)
-        print ".TP"
-        in_tp = 1
-        print ".B " esc(tag)
-        if (rest != "") print esc(rest)
+        tagged(tag, rest)
         next
     }
     /^ {5,}[^ ]/ { s = $0; sub(/^ +/, "", s); print esc(s); next }
