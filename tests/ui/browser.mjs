@@ -24,6 +24,15 @@ export async function launch() {
 // loaded machine only makes it come later): every wait's default.
 export const HANG_MS = 120000;
 
+// Sign in on the login screen PAGE shows, as USER with PASSWORD (what follows is the caller's to
+// wait for: the view, or its refusal).
+export async function signIn(page, user, password) {
+  await page.waitForSelector('#username');
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+}
+
 // A page that records console errors, page errors and failed requests.
 export async function watchedPage(browser, opts = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...opts });

@@ -4,7 +4,7 @@
 // leaderboard lists the agents unranked with theirs; the clipped calls' badge is a drawn icon and
 // its words, no font glyph; no request of any page load answers 404.
 //   node qa_quickstart.mjs BASE_URL USER PASSWORD CLIPPED_ID[,CLIPPED_ID...]
-import { launch, watchedPage } from './browser.mjs';
+import { launch, watchedPage, signIn } from './browser.mjs';
 
 const [base, user, password, clippedIds] = process.argv.slice(2);
 const clipped = (clippedIds || '').split(',').filter(Boolean);
@@ -38,9 +38,7 @@ async function load(hash, selector) {
 
 try {
   await page.goto(`${base}/`);
-  await page.fill('#username', user);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
+  await signIn(page, user, password);
   await page.waitForSelector('nav');
   const get = async (p) => (await page.request.get(`${base}/${p}`)).json();
 

@@ -2,7 +2,7 @@
 // login screen takes the printed user and password, and the flagged queue lists exactly the
 // sample calls built to be flagged.
 //   node quickstart_flagged.mjs BASE_URL USER PASSWORD FLAGGED_ID[,FLAGGED_ID...]
-import { launch, watchedPage } from './browser.mjs';
+import { launch, watchedPage, signIn } from './browser.mjs';
 
 const [base, user, password, ids] = process.argv.slice(2);
 const want = ids.split(',').sort();
@@ -11,9 +11,7 @@ const { ctx, page, problems } = await watchedPage(browser);
 let bad = [];
 try {
   await page.goto(`${base}/`);
-  await page.fill('#username', user);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
+  await signIn(page, user, password);
   await page.waitForSelector('nav');
   await page.goto(`${base}/#/flagged`);
   await page.waitForSelector('li.qitem');

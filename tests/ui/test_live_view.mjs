@@ -4,7 +4,7 @@
 //   environment: BASE (the service's URL), TOKEN, EVENTS (the file the service follows),
 //   RECORDED (the recording id of a call `callqa live` recorded and the worker analysed)
 import { appendFileSync } from 'node:fs';
-import { HANG_MS, launch, watchedPage } from './browser.mjs';
+import { HANG_MS, launch, watchedPage, signIn } from './browser.mjs';
 
 const { BASE, TOKEN, EVENTS, RECORDED } = process.env;
 function check(name, ok, detail = '') {
@@ -141,10 +141,7 @@ check('no console errors in the Live view', problems.length === 0, problems.join
 // an agent: no Live view
 const agent = await watchedPage(browser);
 await agent.page.goto(`${BASE}/#/live`);
-await agent.page.waitForSelector('#username');
-await agent.page.fill('#username', 'ann');
-await agent.page.fill('#password', 'a-long-password-1');
-await agent.page.click('button[type=submit]');
+await signIn(agent.page, 'ann', 'a-long-password-1');
 await agent.page.waitForSelector('header.top nav');
 await sleep(500);
 check('an agent sees no Live link and no Live view at #/live',

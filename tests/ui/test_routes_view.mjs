@@ -5,7 +5,7 @@
 //   is refused), DEGRADED (when telco_b's MOS fell, ISO UTC), SHOTS (a folder for screenshots, or
 //   empty)
 import { mkdir } from 'node:fs/promises';
-import { HANG_MS, launch, watchedPage } from './browser.mjs';
+import { HANG_MS, launch, watchedPage, signIn } from './browser.mjs';
 
 const { BASE, TOKEN, AGENT_USER, AGENT_PASSWORD, DEGRADED, SHOTS } = process.env;
 function check(name, ok, detail = '') {
@@ -29,7 +29,7 @@ const dDay = new Date(degraded * 1000);
 const sinceText = `since ${MON[dDay.getUTCMonth()]} ${dDay.getUTCDate()} `;
 const rows = (page) => page.$$eval('table.routes tbody tr', (trs) => trs.map((tr) => tr.dataset.route));
 
-async function signIn(page, hash) {
+async function tokenSignIn(page, hash) {
   await page.goto(`${BASE}/${hash}`);
   await page.waitForSelector('#token');
   await page.fill('#token', TOKEN);
@@ -38,7 +38,7 @@ async function signIn(page, hash) {
 
 const browser = await launch();
 const { ctx, page, problems } = await watchedPage(browser);
-await signIn(page, '#/routes?dim=carrier&days=14');
+await tokenSignIn(page, '#/routes?dim=carrier&days=14');
 await until(page, () => document.querySelectorAll('table.routes tbody tr').length === 3, null, 'the carriers are listed');
 check('the Routes view is in the navigation, current', await page.$eval('nav a[href="#/routes"]', (a) => a.getAttribute('aria-current')) === 'page');
 
@@ -207,10 +207,7 @@ await ctx.close();
 {
   const { ctx: c2, page: p2, problems: pr2 } = await watchedPage(browser);
   await p2.goto(`${BASE}/#/routes`);
-  await p2.waitForSelector('#username');
-  await p2.fill('#username', AGENT_USER);
-  await p2.fill('#password', AGENT_PASSWORD);
-  await p2.click('button[type=submit]');
+  await signIn(p2, AGENT_USER, AGENT_PASSWORD);
   await until(p2, () => document.querySelector('[data-refused="403"]') !== null, null, "the agent's Routes view says it is refused");
   const t = await p2.$eval('[data-refused="403"]', (e) => e.textContent);
   const nav = await p2.$('nav a[href="#/routes"]');
@@ -230,7 +227,7 @@ if (SHOTS) {
   await mkdir(SHOTS, { recursive: true });
   for (const theme of ['light', 'dark']) {
     const { ctx: c3, page: p3 } = await watchedPage(browser, { colorScheme: theme });
-    await signIn(p3, '#/routes?dim=carrier&days=14');
+    await tokenSignIn(p3, '#/routes?dim=carrier&days=14');
     await p3.waitForSelector('table.routes tbody tr .chg');
     await p3.waitForTimeout(300);
     await p3.screenshot({ path: `${SHOTS}/routes${theme === 'dark' ? '-dark' : ''}.png`, fullPage: true });

@@ -5,7 +5,7 @@
 //   CORPUS, CONFIG (the worker's settings), RESTART (a command that restarts the service),
 //   TTL_BASE (a second service whose sessions last TTL_SEC seconds)
 import { execFileSync, execSync } from 'node:child_process';
-import { HANG_MS, launch, watchedPage } from './browser.mjs';
+import { HANG_MS, launch, watchedPage, signIn } from './browser.mjs';
 
 const { BASE, TOKEN, CQ, DB, DIR, CORPUS, CONFIG, RESTART, TTL_BASE, TTL_SEC } = process.env;
 let passed = 0;
@@ -594,10 +594,7 @@ problems.length = 0; // the refused review above logged its 403
     { input: 'agent-password-123\n', stdio: ['pipe', 'ignore', 'ignore'] });
   const { page: p3, problems: pr3 } = await watchedPage(browser);
   await p3.goto(`${BASE}/#/calls`);
-  await p3.waitForSelector('#username');
-  await p3.fill('#username', agent);
-  await p3.fill('#password', 'agent-password-123');
-  await p3.click('button[type=submit]');
+  await signIn(p3, agent, 'agent-password-123');
   await p3.waitForSelector('section[data-ready=yes]');
   const nav = await p3.$$eval('nav a', (as) => as.map((a) => a.textContent.trim()));
   check(`an agent (${agent}) signed in by name: Calls and the flagged queue, no QA summary or operations`,
