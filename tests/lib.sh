@@ -19,6 +19,14 @@ low_disk_note() { # a note when the temporary folder's disk is nearly full (a ca
         echo "# note: $((ldn / 1024)) MB free on the disk of ${TMPDIR:-/tmp}"
     return 0
 }
+# PYNP: Debian's python3, which has numpy and scipy (python3-numpy python3-scipy, scripts/deps);
+# the python3 first on the PATH may be another interpreter without them.
+PYNP=/usr/bin/python3
+need_numpy() { # need_numpy: fails the test at once, saying why, when $PYNP lacks numpy or scipy
+    "$PYNP" -c 'import numpy, scipy.signal' 2> /dev/null && return 0
+    echo "FAIL: $PYNP has no numpy or scipy (Debian python3-numpy python3-scipy; scripts/deps)"
+    exit 1
+}
 free_port() { # a port on 127.0.0.1 that is free now, below the ephemeral range (tests/lib/cqport.py)
     python3 "${CALLQA_TEST_LIB:-tests/lib}/cqport.py"
 }

@@ -4,10 +4,7 @@
 #   . "$HERE/../lib.sh"; . "$HERE/asr_lib.sh"  (HERE: tests/clients; from elsewhere, ASR_DIR=tests/clients)
 #   fake_start LOGDIR ARGS...   the fake on a free port, logging into LOGDIR; $URL and $FAKE set
 #   fake_stop
-#   $PYNP                       Debian's python3, which has numpy (python3-numpy, scripts/deps):
-#                               check_transcript.py's
-
-PYNP=/usr/bin/python3
+#   $PYNP (tests/lib.sh)        check_transcript.py's python3, which has numpy
 
 fake_start() {
     d=$1

@@ -45,6 +45,7 @@ for tool in kamailio baresip rtpengine tcpdump tshark iptables tc sox; do
         exit 1
     }
 done
+need_numpy
 if ! ip netns add "${P}r" 2> "$T/netns.err"; then
     echo "1..0 # SKIP the kernel refuses a network namespace: $(cat "$T/netns.err")"
     exit 77
@@ -292,7 +293,7 @@ iptables_counts > "$T/router.txt"
 sed 's/^/# router: /' "$T/router.txt"
 grep -h "packets.*dropped by kernel" "$T/tcpdump.log" | sed 's/^/# tcpdump: /'
 
-CALLQA_MODEL_DIR=$SHARED/models python3 "$HERE/sipnet/sipnet_check.py" "$B" "$T" "$n"
+CALLQA_MODEL_DIR=$SHARED/models "$PYNP" "$HERE/sipnet/sipnet_check.py" "$B" "$T" "$n"
 rc=$?
 phase "checked"
 n=$(cat "$T/n" 2> /dev/null || echo "$n")
