@@ -230,13 +230,19 @@ def main():
         if "jitter" in scen else None
     clean = stream("10.68.%d.2" % scen["loss0"], "10.69.%d.2" % scen["loss0"])
     if jit and clean:
-        note("jitter: max %.3f ms, mean %.3f ms (the clean call: max %.3f ms); max delta %.1f ms"
+        note("jitter: max %.3f ms, mean %.3f ms (the clean call: max %.3f, mean %.3f ms); max "
+             "delta %.1f ms (the clean call: %.1f)"
              % (jit["max_jitter_ms"], jit["mean_jitter_ms"], clean["max_jitter_ms"],
-                jit["max_delta_ms"]))
-        check("queued behind bursts on a 256 kbit/s link: jitter over 4 times the clean call's "
-              "(%.1f against %.1f ms), as tshark has it" % (jit["max_jitter_ms"],
-                                                            clean["max_jitter_ms"]),
-              jit["max_jitter_ms"] > 4 * clean["max_jitter_ms"])
+                clean["mean_jitter_ms"], jit["max_delta_ms"], clean["max_delta_ms"]))
+        # The queue's mark is made by the kernel (each 6 kB burst drains in 187 ms at 256
+        # kbit/s), the clean call's jitter by the machine's load on the agents' timers (its max
+        # 2.4-4.6 ms, mean 1.7 ms, largest gap 29-34 ms on a busy machine): a gap of 100 ms and
+        # twice the clean call's mean jitter, not a ratio of maxima that load moves.
+        check("queued behind bursts on a 256 kbit/s link: gaps of the queue's drain (largest "
+              "%.0f ms, at least 100) and mean jitter over twice the clean call's (%.1f against "
+              "%.1f ms), as tshark has it" % (jit["max_delta_ms"], jit["mean_jitter_ms"],
+                                              clean["mean_jitter_ms"]),
+              jit["max_delta_ms"] >= 100 and jit["mean_jitter_ms"] > 2 * clean["mean_jitter_ms"])
     else:
         check("the queued call's media on the wire", False)
 
