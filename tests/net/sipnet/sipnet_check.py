@@ -236,7 +236,7 @@ def main():
                 clean["mean_jitter_ms"], jit["max_delta_ms"], clean["max_delta_ms"]))
         # The queue's mark is made by the kernel (each 6 kB burst drains in 187 ms at 256
         # kbit/s), the clean call's jitter by the machine's load on the agents' timers (its max
-        # 2.4-4.6 ms, mean 1.7 ms, largest gap 29-34 ms on a busy machine): a gap of 100 ms and
+        # 2.4-5.3 ms, mean 1.7-2.2 ms, largest gap 29-44 ms on a busy machine): a gap of 100 ms and
         # twice the clean call's mean jitter, not a ratio of maxima that load moves.
         check("queued behind bursts on a 256 kbit/s link: gaps of the queue's drain (largest "
               "%.0f ms, at least 100) and mean jitter over twice the clean call's (%.1f against "
