@@ -608,8 +608,8 @@ typedef struct lv_server_params {
 
     /* Connections that have not yet identified their call (an AudioSocket connection before
      * its UUID frame, a WebSocket one before its Upgrade and first message) wait in a pool of
-     * their own, apart from max_calls (docs/live/connections.md, "Connections that send nothing"):
-     */
+     * their own, apart from max_calls (docs/live/connections.md, "Connections that send
+     * nothing"): */
     double ident_sec;           /* one is closed when it has not identified within this of its
                                    accept (0.1-3600 s), whatever it sent meanwhile */
     int max_pending;            /* at most this many wait (1-100000); beyond it the oldest is

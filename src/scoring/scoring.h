@@ -581,8 +581,7 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
 int sc_assess_prompt_fit_obj(const struct json_t *report, const sc_fit *fit, char **system,
                              char **user, char **left_out, char *err, size_t errsz);
 
-/* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report/conversation.md "roles")
- * ---------- */
+/* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report/conversation.md) ---- */
 
 /* The voice-profile rule's margin: the agent's profile must be at least this much more alike
  * (cq_voiceprint_similarity: minus the symmetric KL divergence per dimension, 0 = the same) to

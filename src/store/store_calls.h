@@ -264,10 +264,10 @@ int store_llm_record(store *s, const store_llm_call *c);
  * daily caps. Unknown figures count 0. 0 or -1. */
 int store_llm_usage_day(store *s, const char *day, long long *tokens, double *cost);
 
-/* ---- agents' voice profiles (store_profiles.c; docs/privacy/retention.md, "Agent voice profiles")
- * ------- Biometric data: an agent's voice profile per campaign, the running mean of the voice
- * prints of the agent leg of the agent's two-leg calls (the worker adds them only for the campaigns
- * of voice_profile_campaigns). */
+/* ---- agents' voice profiles (store_profiles.c; docs/privacy/retention.md) --------------------
+ * Biometric data ("Agent voice profiles"): an agent's voice profile per campaign, the running
+ * mean of the voice prints of the agent leg of the agent's two-leg calls (the worker adds them
+ * only for the campaigns of voice_profile_campaigns). */
 #define STORE_VP_MAX_DIM 64
 typedef struct store_voice_profile {
     char agent[65], campaign[65];

@@ -15,8 +15,7 @@
 
 #include "store.h"
 
-/* ---- retention and erasure (store_retain.c; docs/privacy/retention.md, "Retention and erasure")
- * ------
+/* ---- retention and erasure (store_retain.c; docs/privacy/retention.md) ----------------------
  *
  * What callqa keeps of a call falls in four kinds, each kept for its own number of days from
  * the call's time (call_epoch, else when callqa learned of it), 0 meaning forever:
@@ -73,10 +72,10 @@ bool store_retention_any(const store_retention *r);
 int store_retention_days(const store_retention *r, const char *source, const char *campaign,
                          store_keep k);
 
-/* ---- the files of a call (store_files.c; docs/privacy/retention.md, "What callqa keeps of a
- * call") ---- Every file callqa keeps of a call, by kind: the purge, the erasure and their
- * verification walk this list (and the columns that name its files), and the code that writes or
- * reads a file found from another takes its name from here. */
+/* ---- the files of a call (store_files.c; docs/privacy/retention.md) -------------------------
+ * Every file callqa keeps of a call, by kind ("What callqa keeps of a call"): the purge, the
+ * erasure and their verification walk this list (and the columns that name its files), and the
+ * code that writes or reads a file found from another takes its name from here. */
 typedef enum store_file_kind {
     STORE_FILE_RECORDING,     /* calls.audio: the mix or the stereo file (an upload as sent) */
     STORE_FILE_LEG_IN,        /* calls.audio_in */

@@ -12,8 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* ---- read-only queries (store_ro*.c; POST /ask, docs/ask/sources.md)
- * ----------------------------------
+/* ---- read-only queries (store_ro*.c; POST /ask, docs/ask/sources.md) ------------------------
  *
  * A connection of its own on which no query can write, whoever wrote the query: each backend's
  * database engine refuses writes in layers that each hold on their own, and the refusing layer is

@@ -14,9 +14,9 @@
  * expected symbols the detector reports in order; wrong = every other digit it reports (a wrong
  * or an extra digit, anywhere in the file). Counts are printed per file and level.
  *   - never a wrong digit at any level, and no fewer digits than measured (876, 839 and 785 of
- *     880: 99.5 % at 0 dB, 95 % at -7 dB, 89 % at -12 dB; docs/events/dtmf-speech.md). The goal of
- * issue 12 (every sequence 16/16 at 0 dB, 15/16 at -7 dB) is not met (51 and 44 of 55 sequences):
- * the test prints how far, and with CQ_DTMF_GOAL=1 in the environment it fails on it.
+ *     880: 99.5 % at 0 dB, 95 % at -7 dB, 89 % at -12 dB; docs/events/dtmf-speech.md). The
+ *     goal of issue 12 (every sequence 16/16 at 0 dB, 15/16 at -7 dB) is not met (51 and 44 of
+ *     55 sequences): the test prints how far, and with CQ_DTMF_GOAL=1 it fails on it.
  *   - talk-off: no digit on any speech, conversation, quality, VAD, prompt, format or hold
  *     music file of the corpus, nor on any call leg but call06's customer, who keys 8275#
  *     (each channel), nor on the sample call (samples/sample-call.wav, both legs).
@@ -45,8 +45,7 @@ static cq_tones_params g_tp;
 static const struct receivers {
     const char *name;
     bool speech, cancel;
-    long floor[3]; /* digits found of 880 at 0, -7 and -12 dB, at least (docs/events/dtmf-speech.md)
-                    */
+    long floor[3]; /* digits of 880 found at 0, -7 and -12 dB, at least (dtmf-speech.md) */
 } k_receivers[] = {
     {"libspandsp's Q.24 receiver (the default)", false, false, {666, 529, 433}},
     {"and ours on the signal (dtmf_speech)", true, false, {801, 673, 554}},

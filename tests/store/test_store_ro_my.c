@@ -25,8 +25,7 @@
 #include "../../src/store/store_ro.h"
 #include "../../src/store/store_ro_int.h"
 
-/* the default allow-list (docs/ask/sources.md): the columns test_store_ro_my.sh grants callqa_ask
- */
+/* the default allow-list (docs/ask/sources.md): what test_store_ro_my.sh grants callqa_ask */
 static const char *const k_allow[] = {"recording_log.recording_id",
                                       "recording_log.start_time",
                                       "recording_log.length_in_sec",
