@@ -35,7 +35,7 @@
  * frequency (G4 = 392 Hz beside 400 Hz), which leak into the nominal reading but peak
  * elsewhere; voice harmonics right at a table frequency that pass it (0.37-0.48 at the tone
  * in the corpus) are left to the cadence.
- * Named runs become events by their cadence:
+ * Named runs become events by their cadence (tones_cadence.c, which shares tones_int.h):
  *   na ringback 440+480 Hz 2 s on / 4 s off     na busy 480+620 0.5/0.5   congestion 0.25/0.25
  *   uk ringback 400+450 or 400 0.4/0.2/0.4/2.0  uk busy 400 0.375/0.375
  *   eu ringback 425 1/4                          eu busy 425 0.5/0.5        congestion 0.25/0.25
@@ -52,79 +52,11 @@
 #include "callqa/cq_tones.h"
 #include "dtmf_int.h"
 #include "kernels_int.h"
-
-#define RATE 8000
-#define FR 160 /* frame, samples */
-#define MIN_DB -50.0
-#define RUN_HOLD_DB 10.0 /* a run goes on through tonal frames this far under MIN_DB */
-#define FRAME_PURITY 0.6
-#define RUN_PURITY 0.7 /* share of a run's power within RUN_BAND_HZ of its tone */
-#define RUN_PEAK 0.35  /* share at the tone's nominal frequencies themselves */
-#define RUN_BAND_HZ 50.0
-#define HARM_MAX 0.1 /* power at the 2nd and 3rd harmonics a named run may have, of its tone's */
-#define RUN_MAX (RATE / 4) /* samples kept to name a run: its first 0.25 s */
-#define MIN_RUN 8          /* frames: the shortest run named (0.16 s) */
-#define BRIDGE                                                                                     \
-    4             /* frames: the longest gap a run goes on across (a lost packet or                \
-                     three, zeroed; the shortest gap of a cadence is 0.16 s) */
-#define EDGE_N 16 /* frames at either end of a run whose levels place its edges */
-#define EDGE_DB                                                                                    \
-    12.0 /* a run's edge: the first (last) frame within this of the loudest                        \
-            of the first (last) EDGE_N (a codec smears a burst's edges) */
-#define FRAG_EDGE                                                                                  \
-    (RATE / 4)            /* a run starting this near the recording's start may have been cut      \
-                             by it (an MP3 decoder alone delays the audio by 0.14 s) */
-#define CHAIN_GAP_SEC 6.0 /* bursts further apart are separate */
-#define EDGE_Q                                                                                     \
-    0.02 /* a burst's or a gap's length as measured may be one 20 ms frame off (its edges fall     \
-            on frames): a congestion tone 10 % long (0.275 s on, 0.225 s off) reads 0.30 / 0.20 */
-#define SLACK_SEC                                                                                  \
-    0.07                 /* a burst or gap may be this much further off nominal than the           \
-                            cadence's tolerance: 1-3 frames of 20 ms lost, zeroed or cut out       \
-                            of the recording */
-#define SIT_GAP 0.1      /* the longest gap between the tones of one SIT (s) */
-#define DTMF_GAP_SEC 2.0 /* digits closer than this form one event */
-#define DTMF_LAG 240     /* samples from a digit's edge to libspandsp's report of it */
-#define DTMF_QUEUE 16    /* digits waiting to be taken in order */
-/* a digit libspandsp's receiver alone heard (pressed): each of its tones PRESS_EDGE_DB over
- * its quietest window of PRESS_WIN samples (every PRESS_HOP) within PRESS_REACH before or after
- * it; the ring keeps the last PRESS_RING samples */
-#define PRESS_EDGE_DB 10.0
-#define PRESS_WIN 160
-#define PRESS_HOP 40
-#define PRESS_REACH 800
-#define PRESS_RING 16384
-#define TRAIN_PMIN 0.06 /* a train's digits start every 60-160 ms (s) */
-#define TRAIN_PMAX 0.16
-#define TRAIN_TOL 0.012      /* each midpoint within this of the train's cadence (s) */
-#define TRAIN_MIN_TONE 0.036 /* the shortest gate probed (s; 35 ms at the fit's rate) */
-#define TRAIN_KEEP 16        /* digits taken that a train is sought among */
-#define TRAIN_GAP 3          /* a train's digits are 1 to this many periods apart */
-#define TRAIN_MAX_TONE 0.12  /* the longest tone of a train helped (s) */
-#define TRAIN_AFTER 0.1      /* a slot is probed this long after its end (s), */
-#define TRAIN_LATE 0.45      /* and not later than this (the 0.5 s of cq_tones_poll) */
-#define DTMF_BAND_Q 5.0      /* the DTMF receiver hears 8 bands, 140-330 Hz wide (see below) */
+#include "tones_int.h"
 
 typedef struct tone_id {
     double f1, f2; /* f2 = 0 for a single frequency */
 } tone_id;
-
-enum {
-    T_NA_RING,
-    T_NA_BUSY,
-    T_UK_RING,
-    T_UK_BUSY,
-    T_EU,
-    T_SIT1A,
-    T_SIT1B,
-    T_SIT2A,
-    T_SIT2B,
-    T_SIT3,
-    T_CNG,
-    T_CED,
-    T_DIAL,
-    N_IDS
-};
 
 static const tone_id k_ids[N_IDS] = {
     [T_NA_RING] = {440, 480}, [T_NA_BUSY] = {480, 620}, [T_UK_RING] = {400, 450},
@@ -140,115 +72,10 @@ static double centre(int id)
     return k_ids[id].f2 > 0 ? 0.5 * (k_ids[id].f1 + k_ids[id].f2) : k_ids[id].f1;
 }
 
-#define NBANK 16 /* Goertzel lanes per frame: the distinct table frequencies, padded */
-
 /* The DTMF keys as libspandsp names them, row by row, and their frequencies (Hz) */
 static const char k_dtmf_keys[] = "123A456B789C*0#D";
 static const double k_dtmf_rows[4] = {697, 770, 852, 941},
                     k_dtmf_cols[4] = {1209, 1336, 1477, 1633};
-
-/* The receivers a digit comes from (queue_digit): libspandsp's, ours on the signal, ours on the
- * signal with the voice cancelled, and a train's slot probed (train_fill). */
-enum { FROM_SPANDSP, FROM_RX2, FROM_RX3, FROM_SLOT };
-
-/* A digit a receiver reported. */
-typedef struct heard {
-    char symbol;
-    int exact;     /* its span is the key's (not from the voice-cancelled signal) */
-    int alone;     /* libspandsp's receiver alone reported it (flush_digits asks more of it) */
-    int refined;   /* the key's own span is in ka, kb (cq__dtmf_refine), or can no longer be */
-    double a, b;   /* its span as reported (s) */
-    double ka, kb; /* the key's own span (s; for trains) */
-    double lv[2];  /* its row's and column's fitted amplitudes there (0: not measured) */
-} heard;
-
-typedef struct seg {
-    int id;
-    double start, end; /* s */
-} seg;
-
-/* A run too short to name that the recording's start (head) or end (tail) cut. */
-typedef struct frag {
-    float x[(MIN_RUN + 1) * FR];
-    size_t n;          /* 0: none */
-    double start, end; /* s */
-} frag;
-
-struct cq_tones {
-    dtmf_rx_state_t *dtmf;
-    uint64_t pos; /* samples pushed */
-    float frame[FR];
-    int nframe;
-    float win[FR];
-    double win_sum, win2_sum;
-    /* the frame bank: every distinct table frequency, one Goertzel lane each */
-    float bank_c[NBANK];    /* 2 cos(w) */
-    double bank_sin[NBANK]; /* sin(w) */
-    int id_lane[N_IDS][2];  /* lanes of each table tone's components (-1: none) */
-    /* the current run of tonal frames */
-    int in_run, gap_frames;
-    double run_f; /* centre frequency of the tone the run began with */
-    uint64_t run_start, run_end;
-    uint64_t run_x0;   /* the sample run[0] is (run_start before its edge is placed) */
-    float prev[FR];    /* the frame before the last (a run's onset may lie in it) */
-    float run_pre[FR]; /* the frame before the run's first */
-    struct edge {      /* the run's first and last tonal frames: level and span */
-        float db;
-        uint64_t a, b;
-    } head_fr[EDGE_N], tail_fr[EDGE_N];
-    int nhead_fr, ntail_fr; /* tail_fr is a ring: the last EDGE_N frames, ntail_fr taken */
-    float *run;             /* its first RUN_MAX samples */
-    size_t run_len;
-    int run_judged;    /* its first RUN_MAX samples (all of a shorter run) measured: 1 a table
-                          tone, -1 not one (a musical note beside a table frequency); 0 not yet */
-    unsigned nrefused; /* runs measured and not a table tone, so far */
-    uint64_t refused_a, refused_b; /* the latest of them (samples) */
-    seg *segs;
-    size_t nsegs, capsegs;
-    /* the chain being matched to a cadence (settle): segs [c0, c1) of one tone */
-    size_t c0, c1;
-    int cad, phase;   /* its cadence (k_cad) and the pattern's phase at c0; -1: none yet */
-    unsigned cid;     /* its event's id, once announced */
-    double cstart;    /* its start: segs[c0]'s, or the head fragment's */
-    unsigned next_id; /* event ids handed out */
-    frag head, tail;
-    seg used[2];         /* the head and the tail fragment, when a chain took them */
-    uint64_t stream_end; /* samples in the stream, once it ended (0 before) */
-    /* DTMF digits as they start and stop; digits closer than DTMF_GAP_SEC gather in dtmf_ev */
-    int digit; /* current digit, 0 when none */
-    uint64_t digit_start;
-    cq_tone_event dtmf_ev;
-    int dtmf_open;
-    cq__dtmf *rx2; /* our receiver, for digits under speech (dtmf.c) */
-    cq__dtmf *rx3; /* the same on the voice-cancelled signal */
-    float *ring;   /* the last PRESS_RING samples (pressed) */
-    float press_win[PRESS_WIN];
-    double press_wsum;
-    heard recent[TRAIN_KEEP]; /* the last digits taken, latest first: to merge the receivers'
-                               * reports, and for trains */
-    int nrecent;
-    heard queue[DTMF_QUEUE]; /* digits reported, in order of start, until no receiver can
-                              * report one that starts earlier */
-    int nqueue;
-    int closing;        /* the stream ended: a digit still on ends at its last sample */
-    float band_c[3][8]; /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
-    float band_z[2][8]; /* their states (transposed direct form II) */
-    /* fax tones confirmed by libspandsp's detectors (times in s) */
-    modem_connect_tones_rx_state_t *cng, *ced;
-    double *fax_at[2];
-    size_t nfax[2], capfax[2];
-    cq_tone_event *ev;  /* in the order they were settled */
-    cq_tone_event *box; /* for the next poll: settled events and open ones */
-    size_t nbox, capbox;
-    cq_tone_event *polled; /* what the last poll handed out */
-    size_t cappolled;
-    double probed;         /* the start (s) of the last slot of a train probed */
-    double probed_in;      /* and of the last probed between two of its digits */
-    cq_tone_event *sorted; /* the same in time order, from cq_tones_finish */
-    size_t nev, capev;
-    int finished;
-    int nomem; /* an allocation inside a callback failed */
-};
 
 const char *cq_tone_kind_name(cq_tone_kind k)
 {
@@ -265,7 +92,7 @@ const char *cq_tone_kind_name(cq_tone_kind k)
 }
 
 /* Hand e out at the next poll. */
-static int box_event(cq_tones *t, const cq_tone_event *e)
+int cq__tones_box_event(cq_tones *t, const cq_tone_event *e)
 {
     if (cq__grow((void **)&t->box, &t->capbox, t->nbox + 1, sizeof(*e)) != CQ_OK)
         return CQ_ERR_NOMEM;
@@ -274,12 +101,12 @@ static int box_event(cq_tones *t, const cq_tone_event *e)
 }
 
 /* A complete event: kept, and handed out. */
-static int keep_event(cq_tones *t, const cq_tone_event *e)
+int cq__tones_keep_event(cq_tones *t, const cq_tone_event *e)
 {
     if (cq__grow((void **)&t->ev, &t->capev, t->nev + 1, sizeof(*e)) != CQ_OK)
         return CQ_ERR_NOMEM;
     t->ev[t->nev++] = *e;
-    return box_event(t, e);
+    return cq__tones_box_event(t, e);
 }
 
 static int commit_dtmf(cq_tones *t)
@@ -288,7 +115,7 @@ static int commit_dtmf(cq_tones *t)
         return CQ_OK;
     t->dtmf_open = 0;
     t->dtmf_ev.open = false;
-    return keep_event(t, &t->dtmf_ev);
+    return cq__tones_keep_event(t, &t->dtmf_ev);
 }
 
 /* Where a digit starting at `a` goes among those taken: how many taken digits of the open
@@ -346,7 +173,7 @@ static void take_digit(cq_tones *t, const heard *h, int later)
     }
     cq_tone_event open = *e; /* the string so far, for streaming */
     open.open = true;
-    if (box_event(t, &open) != CQ_OK)
+    if (cq__tones_box_event(t, &open) != CQ_OK)
         t->nomem = 1;
 }
 
@@ -709,7 +536,7 @@ static void ced_report(void *user, int tone, int level, int delay)
 }
 
 /* libspandsp confirmed a fax tone of kind `which` between a and b (s). */
-static int fax_confirmed(const cq_tones *t, int which, double a, double b)
+int cq__tones_fax_confirmed(const cq_tones *t, int which, double a, double b)
 {
     for (size_t i = 0; i < t->nfax[which]; i++)
         if (t->fax_at[which][i] >= a - 0.5 && t->fax_at[which][i] <= b + 1.0)
@@ -1023,7 +850,7 @@ static int best_tone(const float *x, const float *w, size_t n, double wsum, doub
 /* The share of x[0..n)'s power (Hann-windowed) at the frequencies of table tone id, each
  * component sought within 1.5 % of nominal; 0 when a component of a pair carries under 10 %
  * of the pair. For the short pieces of a tone cut by the recording's ends. */
-static double tone_share(const float *x, size_t n, int id)
+double cq__tones_share(const float *x, size_t n, int id)
 {
     float *w = cq__malloc(sizeof(float) * n);
     if (!w || n < FR / 2) {
@@ -1338,300 +1165,6 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
     return CQ_OK;
 }
 
-/*
- * CADENCES. The named runs (segs) are taken in order into a chain: runs of one tone (the SIT's
- * three tones count as one), each under CHAIN_GAP_SEC after the last. A chain is matched to a
- * cadence of the tables (k_cad) as it grows:
- *   - every burst and gap within the cadence's tolerance of nominal, or within SLACK_SEC more
- *     (a lost packet or three shorten one), the first burst shorter when the recording starts
- *     inside it, the last shorter once the chain is complete (the call was answered, or the
- *     recording ended); a gap may span one lost burst of a cadence of one burst and one gap;
- *   - more of them within the tolerance than only within the slack, at least one whole burst
- *     within it, and the cadence's least number of bursts (two for busy and congestion, one for
- *     a ringback or CNG; a SIT needs its three tones in order).
- * A chain that no cadence can still match loses its first burst until one can. Once matched,
- * the event is handed out open (with its id) and the chain grows while each burst keeps the
- * cadence; a burst that breaks it, another tone, CHAIN_GAP_SEC without a burst, or the end of
- * the stream completes the event, and the next burst starts a chain of its own. So a signal
- * that goes on for many periods is one event whatever happens to one of its bursts, and what
- * the stream opens is what the batch reports: every event opened is completed, with its id,
- * and nothing is reported that was not opened first. A fragment of a burst too short to name
- * (under 0.16 s) that the recording's start or end cut joins the chain beside it when it holds
- * the chain's tone and its gap fits, so that an event reaches back to where the tone began and
- * on to where it ended.
- */
-typedef struct cadence {
-    int id; /* the tone (T_SIT1A: the SIT's tones) */
-    cq_tone_kind kind;
-    const char *region;
-    int n;                /* on/off pairs in the pattern */
-    double on[2], off[2]; /* s */
-    double tol;           /* share of nominal */
-    int min_bursts;
-} cadence;
-
-static const cadence k_cad[] = {
-    {T_NA_RING, CQ_TONE_RINGBACK, "na", 1, {2.0}, {4.0}, 0.2, 1},
-    {T_NA_BUSY, CQ_TONE_BUSY, "na", 1, {0.5}, {0.5}, 0.2, 2},
-    {T_NA_BUSY, CQ_TONE_CONGESTION, "na", 1, {0.25}, {0.25}, 0.2, 2},
-    {T_UK_RING, CQ_TONE_RINGBACK, "uk", 2, {0.4, 0.4}, {0.2, 2.0}, 0.25, 2},
-    {T_UK_BUSY, CQ_TONE_BUSY, "uk", 1, {0.375}, {0.375}, 0.2, 2},
-    /* 400 Hz alone: the double ring of networks that ring on 400 Hz too */
-    {T_UK_BUSY, CQ_TONE_RINGBACK, "uk", 2, {0.4, 0.4}, {0.2, 2.0}, 0.25, 2},
-    {T_EU, CQ_TONE_RINGBACK, "eu", 1, {1.0}, {4.0}, 0.2, 1},
-    {T_EU, CQ_TONE_BUSY, "eu", 1, {0.5}, {0.5}, 0.2, 2},
-    {T_EU, CQ_TONE_CONGESTION, "eu", 1, {0.25}, {0.25}, 0.2, 2},
-    {T_CNG, CQ_TONE_FAX_CNG, "itu", 1, {0.5}, {3.0}, 0.25, 1},
-    /* CED: 2.6-4 s of 2100 Hz (T.30), repeated or not: checked by ced_fits */
-    {T_CED, CQ_TONE_FAX_CED, "itu", 1, {0}, {0}, 0, 1},
-    /* SIT: 913.8 or 985.2, then 1370.6 or 1428.5, then 1776.7 Hz: checked by sit_fits */
-    {T_SIT1A, CQ_TONE_SIT, "itu", 0, {0}, {0}, 0, 3},
-};
-#define N_CAD ((int)(sizeof(k_cad) / sizeof(k_cad[0])))
-
-/* Which of the SIT's three tones a table tone is, or -1. */
-static int sit_index(int id)
-{
-    return id == T_SIT1A || id == T_SIT1B   ? 0
-           : id == T_SIT2A || id == T_SIT2B ? 1
-           : id == T_SIT3                   ? 2
-                                            : -1;
-}
-
-/* The chain a tone belongs to: the SIT's tones are one. */
-static int family(int id)
-{
-    return sit_index(id) >= 0 ? T_SIT1A : id;
-}
-
-static int strict_fit(double v, double want, double tol)
-{
-    return fabs(v - want) <= tol * want + EDGE_Q;
-}
-
-static int loose_fit(double v, double want, double tol)
-{
-    return fabs(v - want) <= tol * want + SLACK_SEC;
-}
-
-/* How bursts s[0..m) fit the cadence c from phase ph of its pattern: -1 not at all; else
- * 2 when it is matched (the tests of the comment above), 1 when it may still become so; *score
- * is the bursts and gaps within the tolerance less those only within the slack. head: s[0] may
- * be cut short; tail: s[m - 1] may. */
-static int pattern_fits(const seg *s, size_t m, const cadence *c, int ph, int head, int tail,
-                        int *score)
-{
-    int strict = 0, loose = 0, whole = 0;
-    for (size_t i = 0; i < m; i++) {
-        const double on = s[i].end - s[i].start, want = c->on[((size_t)ph + i) % (size_t)c->n];
-        const int cut = (i == 0 && head) || (i + 1 == m && tail);
-        if (strict_fit(on, want, c->tol))
-            strict++, whole++;
-        else if (cut && on < want * (1 + c->tol))
-            ;
-        else if (loose_fit(on, want, c->tol))
-            loose++;
-        else
-            return -1;
-        if (i + 1 == m)
-            break;
-        const double gap = s[i + 1].start - s[i].end,
-                     want_off = c->off[((size_t)ph + i) % (size_t)c->n];
-        if (strict_fit(gap, want_off, c->tol))
-            strict++;
-        else if (loose_fit(gap, want_off, c->tol) ||
-                 /* a burst lost (a codec at a low level, a word over it) in a pattern of one
-                  * burst and one gap: the gap spans it */
-                 (c->n == 1 && loose_fit(gap, 2 * want_off + c->on[0], c->tol)))
-            loose++;
-        else
-            return -1;
-    }
-    *score = strict - loose;
-    return whole && strict > loose && (int)m >= c->min_bursts ? 2 : 1;
-}
-
-/* CED: every whole burst 2.4 s or longer (T.30: 2.6-4 s), gaps under CHAIN_GAP_SEC. */
-static int ced_fits(const seg *s, size_t m, int head, int tail)
-{
-    int whole = 0;
-    for (size_t i = 0; i < m; i++) {
-        const int cut = (i == 0 && head) || (i + 1 == m && tail);
-        if (s[i].end - s[i].start >= 2.4)
-            whole++;
-        else if (!cut && i + 1 < m)
-            return -1;
-    }
-    return whole ? 2 : 1;
-}
-
-/* SIT: its tones in order, 0.15-0.5 s each, under SIT_GAP apart within one SIT (after a third
- * tone, the next SIT may follow up to CHAIN_GAP_SEC later); matched once three tones in order
- * are in, the first of them the SIT's first. */
-static int sit_fits(const seg *s, size_t m, int head, int tail)
-{
-    int run = 0, full = 0;
-    for (size_t i = 0; i < m; i++) {
-        const double on = s[i].end - s[i].start;
-        const int k = sit_index(s[i].id), cut = (i == 0 && head) || (i + 1 == m && tail);
-        if (on > 0.5 || (on < 0.15 && !cut))
-            return -1;
-        if (i > 0) {
-            const int prev = sit_index(s[i - 1].id);
-            if (k != (prev + 1) % 3 || (prev != 2 && s[i].start - s[i - 1].end >= SIT_GAP))
-                return -1;
-        }
-        run = k == 0 ? 1 : run ? run + 1 : 0;
-        full |= run == 3;
-    }
-    return full ? 2 : 1;
-}
-
-/* How the chain s[0..m) fits cadence k from phase ph (pattern_fits' answer and *score). */
-static int cad_fits(const seg *s, size_t m, int k, int ph, int head, int tail, int *score)
-{
-    const cadence *c = &k_cad[k];
-    *score = 0;
-    if (family(s[0].id) != c->id)
-        return -1;
-    if (c->kind == CQ_TONE_SIT)
-        return sit_fits(s, m, head, tail);
-    if (c->kind == CQ_TONE_FAX_CED)
-        return ced_fits(s, m, head, tail);
-    return pattern_fits(s, m, c, ph, head, tail, score);
-}
-
-/* The cadence and phase that match segs [c0, c1) (*cad, *ph; 2), or whether one still may
- * (1) or none can (-1). While the chain grows, a match is taken only when no other cadence
- * could still fit (two bursts of a 400 Hz tone, one of them smeared by a codec, may fit both the
- * UK busy tone and the double ring: the next burst tells); once it is complete (tail: its last
- * burst may be cut short), the match with the most bursts and gaps within the tolerance. */
-static int chain_match(const cq_tones *t, int tail, int *cad, int *ph)
-{
-    const seg *s = t->segs + t->c0;
-    const size_t m = t->c1 - t->c0;
-    const int head = t->c0 == 0 && s[0].start * RATE < FRAG_EDGE;
-    int best = -1, viable = 0, best_score = 0, bk = -1, bp = 0;
-    for (int k = 0; k < N_CAD; k++)
-        for (int p = 0; p < (k_cad[k].n > 1 ? k_cad[k].n : 1); p++) {
-            int score, r = cad_fits(s, m, k, p, head, tail, &score);
-            if (r == 2 && k_cad[k].kind == CQ_TONE_FAX_CNG &&
-                !fax_confirmed(t, 0, s[0].start, s[m - 1].end))
-                r = 1; /* libspandsp's receiver has not (yet) heard it */
-            if (r == 2 && k_cad[k].kind == CQ_TONE_FAX_CED &&
-                !fax_confirmed(t, 1, s[0].start, s[m - 1].end))
-                r = 1;
-            viable += r >= 1;
-            if (r == 2 && (best < 2 || score > best_score))
-                bk = k, bp = p, best_score = score;
-            best = r > best ? r : best;
-        }
-    if (best == 2 && !tail && viable > 1)
-        return 1; /* another cadence may still fit: the next burst tells */
-    if (best == 2)
-        *cad = bk, *ph = bp;
-    return best;
-}
-
-/* Whether the fragment f holds the tone the chain's first (before = 1) or last burst s
- * implies next to it, and sits where the cadence puts it: then the chain reaches it. */
-static int frag_fits(const frag *f, const seg *s, const cadence *c, int ph, int before)
-{
-    if (!f->n)
-        return 0;
-    const double gap = before ? s->start - f->end : f->start - s->end;
-    if (gap < 0)
-        return 0;
-    if (c->kind == CQ_TONE_SIT) {
-        const int k = (sit_index(s->id) + (before ? 2 : 1)) % 3;
-        static const int ids[3][2] = {{T_SIT1A, T_SIT1B}, {T_SIT2A, T_SIT2B}, {T_SIT3, T_SIT3}};
-        const int between = before ? k == 2 : sit_index(s->id) == 2;
-        if (gap >= (between ? CHAIN_GAP_SEC : SIT_GAP))
-            return 0;
-        return tone_share(f->x, f->n, ids[k][0]) >= 0.5 || tone_share(f->x, f->n, ids[k][1]) >= 0.5;
-    }
-    if (c->kind == CQ_TONE_FAX_CED) {
-        if (gap >= CHAIN_GAP_SEC)
-            return 0;
-    } else {
-        /* the gap before the chain's first burst ends the pattern's previous step */
-        const int step = before ? (ph + c->n - 1) % c->n : ph;
-        if (!loose_fit(gap, c->off[step], c->tol))
-            return 0;
-    }
-    return tone_share(f->x, f->n, c->id) >= 0.5;
-}
-
-/* The chain as an event: its first burst's start (or the head fragment's) to its last
- * burst's end (or, once the stream ended, the tail fragment's). */
-static cq_tone_event chain_event(const cq_tones *t, int with_tail)
-{
-    const cadence *c = &k_cad[t->cad];
-    const seg *last = &t->segs[t->c1 - 1];
-    double b = last->end;
-    int cycles = (int)(t->c1 - t->c0) + (t->cstart < t->segs[t->c0].start);
-    if (with_tail && t->tail.end * RATE + FRAG_EDGE >= (double)t->pos) {
-        const int ph_last = (t->phase + (int)(t->c1 - t->c0) - 1) % (c->n > 0 ? c->n : 1);
-        if (frag_fits(&t->tail, last, c, ph_last, 0))
-            b = t->tail.end, cycles++;
-    }
-    if (c->kind == CQ_TONE_SIT || c->kind == CQ_TONE_FAX_CED) { /* SITs, CED tones */
-        int n = 0;
-        for (size_t i = t->c0; i < t->c1; i++)
-            n += c->kind == CQ_TONE_SIT ? sit_index(t->segs[i].id) == 0 : 1;
-        cycles = n ? n : 1;
-    }
-    return (cq_tone_event){.id = t->cid,
-                           .kind = c->kind,
-                           .start_sec = t->cstart,
-                           .end_sec = b,
-                           .region = c->region,
-                           .cycles = cycles};
-}
-
-/* The chain matched: its event is handed out open. */
-static int announce(cq_tones *t)
-{
-    const cadence *c = &k_cad[t->cad];
-    t->cstart = t->segs[t->c0].start;
-    if (t->c0 == 0 && frag_fits(&t->head, &t->segs[0], c, t->phase, 1)) {
-        t->cstart = t->head.start;
-        t->used[0] = (seg){t->segs[0].id, t->head.start, t->head.end};
-    }
-    t->cid = ++t->next_id;
-    cq_tone_event e = chain_event(t, 0);
-    e.open = true;
-    return box_event(t, &e);
-}
-
-/* The chain can grow no more: its event, if it has one, is complete (matched now at the
- * latest, with its last burst allowed short); the next chain starts after it. */
-static int close_chain(cq_tones *t, int final)
-{
-    int rc = CQ_OK;
-    while (t->cad < 0 && t->c0 < t->c1) { /* not matched while it grew: perhaps now */
-        if (chain_match(t, 1, &t->cad, &t->phase) == 2) {
-            rc = announce(t);
-            break;
-        }
-        t->c0++;
-    }
-    if (t->cad >= 0 && rc == CQ_OK) {
-        cq_tone_event e = chain_event(t, final);
-        if (e.end_sec > t->segs[t->c1 - 1].end)
-            t->used[1] = (seg){t->segs[t->c1 - 1].id, t->tail.start, t->tail.end};
-        rc = keep_event(t, &e);
-    }
-    t->c0 = t->c1;
-    t->cad = -1;
-    return rc;
-}
-
-/*
- * Take the segments not yet in a chain into chains (above); complete the chain that can grow
- * no more: another tone or CHAIN_GAP_SEC since its last burst (and no run under way), or the
- * stream ended (`final`).
- */
 static int settle(cq_tones *t, int final)
 {
     double now = (double)t->pos / RATE;
@@ -1651,39 +1184,7 @@ static int settle(cq_tones *t, int final)
         !t->nqueue && !(t->rx2 && cq__dtmf_active(t->rx2)) &&
         !(t->rx3 && cq__dtmf_active(t->rx3)) && commit_dtmf(t) != CQ_OK)
         return CQ_ERR_NOMEM;
-    while (t->c1 < t->nsegs) {
-        const seg *s = &t->segs[t->c1];
-        if (t->c1 > t->c0 && (family(s->id) != family(t->segs[t->c0].id) ||
-                              s->start - t->segs[t->c1 - 1].end > CHAIN_GAP_SEC)) {
-            if (close_chain(t, 0) != CQ_OK) /* another tone, or too far */
-                return CQ_ERR_NOMEM;
-            continue;
-        }
-        t->c1++;
-        if (t->cad >= 0) { /* matched: the burst keeps the cadence, or the event is complete */
-            /* (the newest burst may be cut short, by the answer or the stream's end: when
-             * another follows, it is judged whole with the rest) */
-            int score;
-            if (cad_fits(t->segs + t->c0, t->c1 - t->c0, t->cad, t->phase,
-                         t->c0 == 0 && t->segs[0].start * RATE < FRAG_EDGE, 1, &score) == 2)
-                continue;
-            t->c1--;
-            if (close_chain(t, 0) != CQ_OK)
-                return CQ_ERR_NOMEM;
-            continue;
-        }
-        int r;
-        while ((r = chain_match(t, 0, &t->cad, &t->phase)) < 0 && t->c0 + 1 < t->c1)
-            t->c0++; /* no cadence can start with the first burst */
-        if (r < 0)
-            t->c0 = t->c1;
-        else if (r == 2 && announce(t) != CQ_OK)
-            return CQ_ERR_NOMEM;
-    }
-    if (t->c0 < t->c1 && (final || (!t->in_run && now - t->segs[t->c1 - 1].end > CHAIN_GAP_SEC)) &&
-        close_chain(t, final) != CQ_OK)
-        return CQ_ERR_NOMEM;
-    return CQ_OK;
+    return cq__tones_chains(t, now, final);
 }
 
 int cq_tones_poll(cq_tones *t, const cq_tone_event **events, size_t *n)
