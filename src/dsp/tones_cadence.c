@@ -218,7 +218,8 @@ static int frag_fits(const frag *f, const seg *s, const cadence *c, int ph, int 
         const int between = before ? k == 2 : sit_index(s->id) == 2;
         if (gap >= (between ? CHAIN_GAP_SEC : SIT_GAP))
             return 0;
-        return cq__tones_share(f->x, f->n, ids[k][0]) >= 0.5 || cq__tones_share(f->x, f->n, ids[k][1]) >= 0.5;
+        return cq__tones_share(f->x, f->n, ids[k][0]) >= 0.5 ||
+               cq__tones_share(f->x, f->n, ids[k][1]) >= 0.5;
     }
     if (c->kind == CQ_TONE_FAX_CED) {
         if (gap >= CHAIN_GAP_SEC)
