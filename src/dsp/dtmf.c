@@ -37,7 +37,7 @@
  *     harmonics must not stand 15 dB over the points halfway between them.
  * Two digits that overlap in time: the longer one is kept.
  *
- * VOICE CANCELLING (cq__dtmf_create with a twin; tones.c runs one receiver of each kind)
+ * VOICE CANCELLING (dtmf_cancel.c; a receiver made with a twin; tones.c runs one of each kind)
  * Voiced speech is locally periodic. Every 5 ms the local period T (70-500 Hz) is the lag of
  * least symmetric comb residual sum (x[m] - (x[m - T] + x[m + T]) / 2)^2 over 20 ms of the
  * signal with the 8 DTMF frequencies notched (so the tones do not bias it) and differenced
@@ -118,177 +118,12 @@
 
 #include "../base/base_int.h"
 #include "dtmf_int.h"
+#include "dtmf_rx_int.h"
 #include "kernels_int.h"
-
-#define RATE 8000
-#define PI 3.14159265358979323846
-#define NW 320     /* window, samples (40 ms) */
-#define DRATE 4000 /* the frames are read at half the rate (every band is under 1.8 kHz) */
-#define DNW (NW / 2)
-#define NHB 79 /* taps of the half-band filter before it */
-#define DELAY ((NHB - 1) / 2)
-#define DHIST 1024 /* samples kept at DRATE */
-#define HOP 40     /* 5 ms */
-#define NFAR 8
-#define NF (24 + 8 * NFAR) /* nominal, -1.5 %, +1.5 %, then the points around each */
-#define NEAR 24            /* the lanes every frame reads: nominal and 1.5 % either side */
-#define NREC 64            /* frames kept */
-#define HIST 2048          /* samples kept: the window, and a run for the harmonic test */
-#define NPEND 16
-#define FTOL 0.015 /* Q.24: accept +-1.5 % */
-#define MIN_DB -60.0
-#define TWIST_NORMAL_DB 8.0 /* column under row */
-#define TWIST_REVERSE_DB 4.0
-#define FRAME_SHARE 0.05
-#define GAP_FRAMES 2
-#define DIP_DB 12.0
-#define PRE_A 12 /* the level before a run: frames PRE_A..PRE_B before it */
-#define PRE_B 5
-#define POST 8 /* and after it: frames PRE_B..POST after it */
-#define MIN_FRAMES 6
-#define CORE_DB 6.0
-#define MIN_CORE 6 /* frames in the core: 5 for a 20 ms tone, 7-8 for 40 ms */
-#define MAX_COMOD_DB 1.0
-#define MIN_BAND_SHARE 0.12
-#define MIN_EDGE_DB 12.0
-#define MAX_GLIDE_PCT 0.5
-#define AMB_GLIDE_PCT 0.3
-#define AMB_DB 6.0
-#define MAX_AMB 0.2
-#define MAX_HARM_DB 15.0
-#define CANCEL_DOM_DB 2.0   /* on the voice-cancelled signal, each tone this over its group */
-#define CANCEL_COMOD_DB 1.8 /* and the tones rise and fall together within this */
-#define CANCEL_FTOL_PCT 0.5 /* on the voice-cancelled signal, each tone within this of nominal */
-#define HARM_TOL 0.008
-
-/* the voice canceller (at DRATE) */
-#define SEG 20 /* samples per pitch segment (5 ms; one frame hop) */
-#define TMIN 8 /* lags searched: 500 ... 69 Hz */
-#define TMAX 58
-#define PW 80         /* pitch window (20 ms) */
-#define NTAP 32       /* fractional-delay interpolator */
-#define NPER 2        /* periods either side in the comb */
-#define FPH 256       /* phases of the fractional-delay table */
-#define VOICED 0.35   /* normalised comb residual under which a segment is voiced */
-#define GFLOOR 0.01   /* floor of the mean squared tone gain in a frame */
-#define GAIN_MIN 0.35 /* under this mean squared gain a tone is not judged */
-/* samples needed after a segment's start (the pitch window and the comb's reach) */
-#define AHEAD (SEG + NPER * TMAX + NTAP / 2 + 3)
-#define NREFUSED 16 /* refused runs kept for the gated fit */
-/* samples of the voice-cancelled signal kept (2 s at DRATE: a train's slots, tones.c) */
-#define YHIST 8192
-#define NSEGR (YHIST / SEG + 8) /* segments whose period is kept (more than YHIST samples) */
-
-/* the gated fit (voice-cancelled receiver: a run the tests refuse) */
-#define FIT_MIN_FRAMES 5 /* the shortest run it is tried on, frames */
-#define FIT_MAX_SPAN 480 /* the longest, samples at DRATE (120 ms) */
-#define FIT_REACH (NPER * TMAX + 2)
-#define FIT_SHIFT 40     /* the gate's ends are sought this far either side (10 ms), */
-#define FIT_STEP 20      /* in steps of 5 ms */
-#define FIT_MIN_GATE 60  /* the shortest gate tried, samples at DRATE (15 ms) */
-#define FIT_MIN_TONE 140 /* and the shortest taken (35 ms; Q.24: 40 ms is a digit, 20 ms not) */
-#define FIT_EDGE 100     /* the windows before and after the gate, samples at DRATE (25 ms) */
-#define FIT_AFTER (FIT_SHIFT + FIT_EDGE + FIT_REACH) /* samples needed after a run's end */
-#define FIT_WARM 32 /* samples the high-pass runs before the fit's window */
-#define FIT_DOM_DB 6.0
-#define FIT_SNR_DB (-1.0)
-#define FIT_STEADY_SNR_DB (-10.0) /* a steady pair (FIT_STEADY) may stand this low */
-#define FIT_STEADY 0.3            /* |rho| of both tones: change over the half gate */
-#define FIT_STEADY_KEY 0.2 /* a steady pair (|rho|) may lead a rival by less than FIT_DOM_DB, */
-#define FIT_UNSTEADY 0.5   /* when every such rival changes this much or more */
-#define FIT_EDGE_DB 9.0
-#define FIT_GAIN 0.7
-#define FIT_HOPE_DB 6.0        /* further than this from a limit on the run's span: no search */
-#define SLOT_SNR_DB (-10.0)    /* a train's slot (cq__dtmf_probe): the weaker tone this low, */
-#define SLOT_DOM_DB 6.0        /* the key this over the rest of its groups, */
-#define SLOT_STEADY 0.4        /* both tones within this (|rho|) */
-#define SLOT_FREE_SNR_DB 3.0   /* when the weaker stands under this */
-#define SLOT_HARM_DB (-4.0)    /* under this, not both on harmonics of the voice (FIT_GAIN) */
-#define SLOT_IN_SNR_DB (-6.0)  /* a slot between two of the train's digits: the weaker this high */
-#define SLOT_IN_EDGE_DB 15.0   /* and each this over its fit before or after the gate, */
-#define SLOT_IN_STEADY 1.0     /* a key SLOT_DOM_DB clear may change this much (|rho|), */
-#define SLOT_IN_DOM_DB 3.0     /* one this clear */
-#define SLOT_IN_KEY_STEADY 0.5 /* this much */
-#define SLOT_LEVEL_DB 3.0      /* a key at the train's level: each tone this near it, */
-#define SLOT_LEVEL_REST_DB 6.5 /* every other tone of its group this far under it, */
-#define SLOT_LEVEL_SNR_DB (-10.0) /* the weaker this high, */
-#define SLOT_LEVEL_STEADY 0.6     /* both steady within this (|rho|), */
-#define SLOT_LEVEL_EDGE_DB 6.0    /* and each this over its fit before or after the gate */
-#define SLOT_SHIFT 40             /* the gate's ends sought this far either way (10 ms), */
-#define SLOT_STEP 10              /* in steps of 2.5 ms */
-#define REFINE_SHIFT 80 /* a digit's span (cq__dtmf_refine): ends sought 20 ms either way, */
-#define REFINE_MIN 80   /* gates of 20 ms or more */
-#define NFIT 32         /* columns of the fit with the tones' slopes, or with a second gate's */
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
 static const double k_far[NFAR] = {-130, -105, -80, -60, 60, 80, 105, 130};
 static const char k_keys[] = "123A456B789C*0#D";
-
-typedef struct frec {
-    float pw[8];         /* power at the 8 frequencies (a sine of power P reads P) */
-    float band;          /* sum of the powers read across the DTMF bands */
-    float re[8], im[8];  /* the DFT at the 8 frequencies, phase from the stream's start */
-    unsigned char tonal; /* bit k: frequency k peaks within FTOL of nominal, above MIN_DB */
-    uint64_t centre;
-} frec;
-
-typedef struct run {
-    char sym;
-    int r, c;             /* row 0-3, column 4-7 */
-    uint64_t first, last; /* frame indices */
-    uint64_t start;       /* the first frame's centre (sample) */
-    int frames;
-    float peak; /* highest min(row, column) power */
-} run;
-
-struct cq__dtmf {
-    cq__dtmf_report report;
-    void *user;
-    float coef[NF]; /* 2 cos(w) of each lane (Goertzel) */
-    double cosw[NF], sinw[NF];
-    float win[DNW];
-    float
-        hb[NHB + 1]; /* half-band low-pass (Blackman-windowed sinc): 1.8 kHz -0.5 dB, 2.3 kHz -78 */
-    float fir[2 * NHB + 1]; /* the last NHB samples twice over, so that they lie in a row */
-    int firw;
-    float dhist[DHIST];
-    uint64_t dpos;                /* samples at DRATE */
-    double rot[8][2], step[8][2]; /* e^{-j w last} of the last frame; e^{-j w HOP / 2} */
-    double w2sum, norm;
-    double min_pw, twist_rev, twist_norm, dip; /* the dB limits as power ratios */
-    float hist[HIST];
-    uint64_t pos;
-    int nbuf;
-    frec rec[NREC];
-    uint64_t nfr;
-    run act[16]; /* per symbol: its run under way (sym 0: none) */
-    int off[16];
-    run pend[NPEND]; /* closed runs waiting for the frames after them */
-    int npend;
-    run held; /* an accepted digit not reported yet (sym 0: none) */
-    /* runs the tests refused or were too short for, for the voice-cancelled receiver to fit: a
-     * ring, and how many were put there; that receiver's count of those it took from its twin's
-     * ring and from its own */
-    struct {
-        run u;
-        uint64_t end; /* its last frame's centre */
-    } refused[NREFUSED];
-    uint64_t nrefused, ntaken, ntaken_own; /* taken: from the twin's ring, from its own */
-    float harm_x[HIST];
-    /* voice cancelling (twin != NULL): the half-band output is the twin's (dhist) */
-    const cq__dtmf *twin;
-    float nc[8][3], nz[8][2]; /* DTMF notches before the pitch estimate */
-    float nhist[DHIST];       /* the notched signal */
-    float nprev;
-    float *yhist;              /* the voice-cancelled signal (YHIST samples) */
-    uint64_t ypos;             /* samples of yhist produced */
-    float g[8][NEAR];          /* the tone gains of the last 8 segments (ring by segment) */
-    float tper[NSEGR];         /* each segment's period T (0: unvoiced; ring by segment) */
-    float wseg[8];             /* the window's sum over each segment of a frame */
-    float ftab[FPH + 1][NTAP]; /* fractional-delay taps, by phase */
-};
-
-static void frac_taps_exact(double frac, float *h);
 
 cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *twin)
 {
@@ -350,7 +185,7 @@ cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *tw
     }
     if (twin)
         for (int i = 0; i <= FPH; i++)
-            frac_taps_exact((double)i / FPH, d->ftab[i]);
+            cq__dtmf_frac_taps_exact((double)i / FPH, d->ftab[i]);
     return d;
 }
 
@@ -461,7 +296,7 @@ static double pair_level(const cq__dtmf *d, const run *u, uint64_t i)
 /* The voice canceller's real gain at DTMF frequency k for the period T (samples at DRATE):
  * 1 - 2 cp sum over p = 1..NPER of cos(p th), th = 2 pi f T, the cosines by their recurrence
  * (cp = 1 / (2 NPER), the weight of each of the 2 NPER periods). */
-static double comb_gain(int k, double T)
+double cq__dtmf_comb_gain(int k, double T)
 {
     const double cp = 0.5 / NPER, c1 = cos(2 * PI * k_freq[k] * T / DRATE);
     double gs = 1, cos_prev = 1, cos_p = c1;
@@ -699,7 +534,7 @@ static double gate_gain(const cq__dtmf *d, int k, uint64_t ga, uint64_t gb)
     double gs = 0;
     int ns = 0;
     for (uint64_t m = ga; m < gb; m += SEG / 2, ns++) {
-        const double T = d->tper[(m / SEG) % NSEGR], gain = T > 0 ? comb_gain(k, T) : 1;
+        const double T = d->tper[(m / SEG) % NSEGR], gain = T > 0 ? cq__dtmf_comb_gain(k, T) : 1;
         gs += gain * gain;
     }
     return ns ? gs / ns : 0;
@@ -1191,146 +1026,6 @@ static void read_far(const cq__dtmf *d, const float *x, double *pw)
     }
 }
 
-/* The modified Bessel function I0 (its series), for the Kaiser window. */
-static double bessel_i0(double x)
-{
-    double s = 1, t = 1;
-    for (int k = 1; k < 25; k++) {
-        t *= (x / (2 * k)) * (x / (2 * k));
-        s += t;
-    }
-    return s;
-}
-
-/* Kaiser-windowed sinc taps for reading a signal at floor + frac (frac in [0, 1]): h[i] weighs
- * sample floor + i - (NTAP / 2 - 1). */
-static void frac_taps_exact(double frac, float *h)
-{
-    const double beta = 4.0, half = NTAP / 2.0;
-    double sum = 0, hh[NTAP];
-    for (int i = 0; i < NTAP; i++) {
-        double t = frac - (i - (NTAP / 2 - 1));
-        double sc = fabs(t) < 1e-9 ? 1 : sin(PI * t) / (PI * t);
-        double u = t / half;
-        double w = fabs(u) >= 1 ? 0 : bessel_i0(beta * sqrt(1 - u * u)) / bessel_i0(beta);
-        hh[i] = sc * w;
-        sum += hh[i];
-    }
-    for (int i = 0; i < NTAP; i++)
-        h[i] = (float)(hh[i] / sum);
-}
-
-/* The taps for frac, from the table of FPH + 1 phases (the nearest: at most 1/(2 FPH) of a
- * sample off, which leaves a harmonic at 1.7 kHz 45 dB down). */
-static const float *frac_taps(const cq__dtmf *d, double frac)
-{
-    return d->ftab[(int)lround(frac * FPH)];
-}
-
-/* out[i] = x(m + L) + x(m - L) for m = m0 + i, i < n: the ring x read at fractional lags */
-CQ_CLONES static void pair_sum(const cq__dtmf *d, const float *x, uint64_t m0, int n, double L,
-                               float *out)
-{
-    const int ti = (int)floor(L);
-    const double f = L - ti;
-    /* x(m + L): floor m + ti, frac f; x(m - L): floor m - ti - 1, 1 - f */
-    const float *ha = frac_taps(d, f), *hb = frac_taps(d, 1 - f);
-    float xa[SEG + NTAP], xb[SEG + NTAP]; /* the samples they read, in a row */
-    const uint64_t a0 = m0 + (uint64_t)ti - (NTAP / 2 - 1),
-                   b0 = m0 - (uint64_t)ti - 1 - (NTAP / 2 - 1);
-    for (int i = 0; i < n + NTAP - 1; i++) {
-        xa[i] = x[(a0 + (uint64_t)i) % DHIST];
-        xb[i] = x[(b0 + (uint64_t)i) % DHIST];
-    }
-    for (int i = 0; i < n; i++)
-        out[i] = 0;
-    for (int k = 0; k < NTAP; k++) /* the lanes i are independent: vectorises */
-        for (int i = 0; i < n; i++)
-            out[i] += ha[k] * xa[i + k] + hb[k] * xb[i + k];
-}
-
-/* dn[tau] = sum over the pitch window of (x[j] - (x[j - tau] + x[j + tau]) / 2)^2 / en, for tau
- * TMIN - 1 ... TMAX + 1 (8 partial sums: vectorises). */
-CQ_CLONES static void comb_residuals(const float *xc, double en, double *dn)
-{
-    for (int tau = TMIN - 1; tau <= TMAX + 1; tau++) {
-        float acc[8] = {0};
-        for (int j = 0; j < PW; j += 8)
-            for (int q = 0; q < 8; q++) {
-                const float r = xc[j + q] - 0.5f * (xc[j + q - tau] + xc[j + q + tau]);
-                acc[q] += r * r;
-            }
-        const float sum =
-            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        dn[tau] = sum / (en + 1e-12);
-    }
-}
-
-/* The local pitch period of the pitch window xc (power en): the first local minimum of the
- * comb residual under VOICED, TMIN ... TMAX, refined by a parabola; 0 when there is none
- * (unvoiced). */
-static double pitch_period(const float *xc, double en)
-{
-    double dn[TMAX + 2];
-    comb_residuals(xc, en, dn);
-    for (int tau = TMIN; tau <= TMAX; tau++) {
-        if (dn[tau] < VOICED && dn[tau] <= dn[tau - 1] && dn[tau] <= dn[tau + 1]) {
-            double a = dn[tau - 1], b = dn[tau], e = dn[tau + 1], den = a - 2 * b + e;
-            double off = den > 0 ? 0.5 * (a - e) / den : 0;
-            return tau + fmin(0.5, fmax(-0.5, off));
-        }
-    }
-    return 0;
-}
-
-/* One segment of the voice canceller: the local pitch period T of the notched signal (the lag
- * of least symmetric comb residual), then y[m] = x[m] minus the mean of x at m +- T, m +- 2T,
- * which removes every harmonic of a voice of period T and passes a tone of frequency f with
- * the gain 1 - (cos(2 pi f T) + cos(4 pi f T)) / 2, known per segment (header comment).
- * Unvoiced: y = x, gain 1. */
-static void cancel_segment(cq__dtmf *d)
-{
-    const uint64_t m0 = d->ypos, c = m0 + SEG / 2;
-    const uint64_t b0 = c - PW / 2 - (TMAX + 1);
-    float xs[PW + 2 * (TMAX + 1)];
-    for (int i = 0; i < PW + 2 * (TMAX + 1); i++)
-        xs[i] = d->nhist[(b0 + (uint64_t)i) % DHIST];
-    const float *xc = xs + TMAX + 1;
-    double en = 0;
-    for (int j = 0; j < PW; j++)
-        en += (double)xc[j] * xc[j];
-    const double T = en > PW * 1e-9 ? pitch_period(xc, en) : 0;
-    float *g = d->g[(m0 / SEG) % 8];
-    d->tper[(m0 / SEG) % NSEGR] = (float)T;
-    if (T <= 0) {
-        for (int k = 0; k < NEAR; k++)
-            g[k] = 1;
-        for (int i = 0; i < SEG; i++)
-            d->yhist[(m0 + (uint64_t)i) % YHIST] = d->dhist[(m0 + (uint64_t)i) % DHIST];
-        return;
-    }
-    const double cp = 0.5 / NPER; /* the weight of each of the 2 NPER periods */
-    /* the nominal lanes and those 1.5 % either side: the gain at the nominal frequency (a
-     * tone near it passes with about that gain; its peak is sought at the same weights) */
-    double gain[8];
-    for (int k = 0; k < 8; k++)
-        gain[k] = comb_gain(k, T);
-    for (int k = 0; k < NEAR; k++)
-        g[k] = (float)gain[k % 8];
-    float yv[SEG], us[SEG];
-    for (int i = 0; i < SEG; i++)
-        yv[i] = d->dhist[(m0 + (uint64_t)i) % DHIST];
-    for (int p = 1; p <= NPER; p++) {
-        pair_sum(d, d->dhist, m0, SEG, p * T, us);
-        for (int i = 0; i < SEG; i++)
-            yv[i] -= (float)cp * us[i];
-    }
-    for (int i = 0; i < SEG; i++) {
-        const uint64_t m = m0 + (uint64_t)i;
-        d->yhist[m % YHIST] = yv[i];
-    }
-}
-
 /* read_frame on the voice-cancelled signal: lane k weighs each sample by its segment's tone
  * gain (a matched estimate of a tone through the canceller: the bank's rows of gains, one per
  * segment) and is normalised by the window's sum of the squared gains. (The points around read
@@ -1369,7 +1064,7 @@ static void frame(cq__dtmf *d)
     if (d->twin) {
         if (d->dpos < d->ypos + AHEAD)
             return;
-        cancel_segment(d);
+        cq__dtmf_cancel_segment(d);
         d->ypos += SEG;
         wend = d->ypos;
         float g[DNW / SEG][NEAR];
