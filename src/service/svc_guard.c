@@ -13,7 +13,16 @@
  *   - Per-client cap: when a client has more than max_pending_per_client pending connections,
  *     its oldest is answered 503 with Retry-After and shut down. A new connection is never the
  *     one refused, so one client's half-sent requests cannot keep anyone else out, and its own
- *     next request (a health check from the same host) still gets through.
+ *     next request (a health check from the same host) still gets through. "Oldest" is by
+ *     when an event-loop thread took the connection: with several threads, connections made
+ *     within the same milliseconds may be taken in another order than they were made.
+ *   - A client gone: libmicrohttpd 0.9.75 under epoll takes a read shorter than its buffer to
+ *     mean the socket is drained, so a client's close that came with its last bytes (sent,
+ *     then closed, before the event loop woke) is never read, and the request waits for its
+ *     idle limit (an upload's temporary files with it). The tick looks at the connections
+ *     whose request cannot be answered yet (headers or body still coming): one whose client's
+ *     end is closed with nothing left to read on two ticks in a row is shut down, which wakes
+ *     the library to end the request (client_gone).
  * The answers are written to the socket by the guard itself: libmicrohttpd has not parsed a
  * request yet, and writes nothing on a pending connection. A connection is marked under the
  * guard's lock before it can answer anything (svc_guard_headers), and one the guard shut down
@@ -66,6 +75,8 @@ typedef struct gconn {
     bool pending; /* its current request's headers are not all in */
     bool served;  /* a request was answered on it already (kept alive) */
     bool cut;     /* the guard shut it down */
+    bool body;    /* its request's headers are in, its body is still coming */
+    int gone;     /* ticks in a row that found its client's end closed, nothing left to read */
 } gconn;
 
 #define LOGIN_SLOTS 256
@@ -75,6 +86,10 @@ typedef struct gconn {
 #define PENDING_GRACE_SEC 0.5
 #define LINGER_SLOTS 64 /* refused connections kept open while their answer is read */
 #define LINGER_SEC 2.0  /* at most this long */
+/* ticks in a row that find a request's client gone before its connection is shut down: two,
+ * so that a request whose last bytes were just read, its client having half-closed to wait
+ * for the answer, has had a second to be seen whole */
+#define GONE_TICKS 2
 typedef struct login_slot {
     char key[80]; /* "ip:ADDR" or "acct:NAME" */
     double first; /* the window's start */
@@ -185,6 +200,7 @@ static void cut(gconn *c, int status, const char *reason, const char *code, cons
     shutdown(c->fd, SHUT_RDWR);
     c->cut = true;
     c->pending = false;
+    c->body = false;
 }
 
 /* The per-client cap of pending connections (never answered yet, still sending their first
@@ -323,11 +339,25 @@ void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn)
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
+    c->body = false;
     if (!c->cut) { /* kept alive: the next request's headers have the same deadline */
         c->pending = true;
         c->served = true;
         c->since = cq_clock_mono_sec();
     }
+    pthread_mutex_unlock(&g->mu);
+}
+
+void svc_guard_body(svc_guard *g, struct MHD_Connection *conn, bool coming)
+{
+    const union MHD_ConnectionInfo *si =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    gconn *c = si ? si->socket_context : NULL;
+    if (!c)
+        return;
+    pthread_mutex_lock(&g->mu);
+    c->body = coming && !c->cut;
+    c->gone = 0;
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -345,6 +375,15 @@ void svc_guard_tick(svc_guard *g)
                 snprintf(m, sizeof(m), "the request's headers did not arrive within %.0f s", limit);
                 cut(c, 408, "Request Timeout", "header_timeout", m);
                 svc_metrics_guard("header_timeout");
+            }
+        } else if (!c->cut && (c->body || (c->pending && !c->served))) {
+            /* a request that cannot be whole any more: its client closed its end after part
+             * of the headers or the body, and libmicrohttpd missed it (see DESIGN) */
+            char b;
+            c->gone = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ? c->gone + 1 : 0;
+            if (c->gone >= GONE_TICKS) {
+                cut(c, 0, NULL, NULL, NULL);
+                svc_metrics_guard("client_gone");
             }
         }
     /* the refused connections kept open: what their clients still send is read and dropped,

@@ -25,9 +25,12 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
                       enum MHD_ConnectionNotificationCode toe);
 /* A request's headers are in: false when the guard has cut the connection already. */
 bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn);
+/* The request's headers are in and its body is still coming (coming), or its body is whole
+ * (!coming): while it comes, a client that has gone is found by the tick. */
+void svc_guard_body(svc_guard *g, struct MHD_Connection *conn, bool coming);
 /* A request ended: the connection, kept alive, waits for the next one's headers. */
 void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn);
-/* Once a second: the header deadline; the refused connections' lingering. */
+/* Once a second: the header deadline; the clients gone; the refused connections' lingering. */
 void svc_guard_tick(svc_guard *g);
 /* libmicrohttpd's MHD_queue_response: every answer of the service is queued through here (the
  * name MHD_queue_response is the guard's: it answers the library's own refusals). */

@@ -143,6 +143,7 @@ struct req {
     char path[256];    /* as sent (percent-encoded; no query) */
     bool started;      /* its headers were seen (on_request's first call) */
     bool close;        /* the connection is closed after the answer */
+    bool body_coming;  /* the guard was told its body is coming (svc_guard_body) */
     const char *param; /* the route's path parameter ({id}) in param_buf, or NULL */
     char param_buf[256];
     const char *route; /* name for the logs and metrics */

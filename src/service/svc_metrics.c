@@ -65,16 +65,16 @@ static struct {
     hist stage[N_STAGES]; /* k_stages */
     uint64_t ai[4][2];    /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
     uint64_t ai_fallback;
-    uint64_t guard[5]; /* k_guard_reasons */
+    uint64_t guard[6]; /* k_guard_reasons */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static const char *const k_guard_reasons[5] = {"header_timeout", "too_many_pending", "login_failed",
-                                               "bad_request", "too_many_idle"};
+static const char *const k_guard_reasons[6] = {"header_timeout", "too_many_pending", "login_failed",
+                                               "bad_request",    "too_many_idle",    "client_gone"};
 
 void svc_metrics_guard(const char *reason)
 {
     pthread_mutex_lock(&g.mu);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (!strcmp(reason, k_guard_reasons[i]))
             g.guard[i]++;
     pthread_mutex_unlock(&g.mu);
@@ -347,10 +347,10 @@ void svc_metrics_write(FILE *f, store *st)
             (unsigned long long)g.ai_fallback);
     fprintf(f, "# HELP callqa_guard_total Connections cut before their headers were in (the "
                "header deadline, a client's cap of pending connections or of idle kept-alive "
-               "ones), failed "
-               "logins and requests refused for their framing.\n"
+               "ones), failed logins, requests refused for their framing, and requests ended "
+               "whose client had gone mid-way.\n"
                "# TYPE callqa_guard_total counter\n");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         fprintf(f, "callqa_guard_total{reason=\"%s\"} %llu\n", k_guard_reasons[i],
                 (unsigned long long)g.guard[i]);
     fprintf(f,

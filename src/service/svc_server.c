@@ -189,8 +189,11 @@ static int framing_check(req *r, const char *version)
                          "(the setting allowed_hosts names the ones it does)");
         return -1;
     }
-    if (f.content_length || f.transfer_encoding) /* a body follows, on any route */
+    if (f.content_length || f.transfer_encoding) { /* a body follows, on any route */
         svc_body_deadline(r);
+        r->body_coming = true;
+        svc_guard_body(r->s->guard, r->conn, true);
+    }
     return 0;
 }
 
@@ -244,6 +247,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (r->rt->start)
             return r->rt->start(r);
         return MHD_YES; /* a body, if any, follows; answer on the next call */
+    }
+    if (!*upload_data_size && r->body_coming) { /* the body is whole (the library's last call) */
+        r->body_coming = false;
+        svc_guard_body(s->guard, conn, false);
     }
     if (r->status) { /* answered already: a resumed job, or an early error while uploading */
         if (*upload_data_size) { /* drain the rest of an upload we refused, within the limit */
