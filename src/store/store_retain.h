@@ -187,8 +187,8 @@ int store_audio_deleted(store *s, int64_t call_id);
  * `search`, the search index rewritten whole (FTS5's optimize: a deleted transcript's words
  * leave its segments), then the write-ahead log checkpointed and truncated to nothing (the
  * deleted rows' pages were zeroed by secure_delete). PostgreSQL: nothing
- * (docs/privacy/retention.md). 0, or -1 with msg (the log not emptied while another connection
- * reads). */
+ * (docs/privacy/retention.md). 0, or -1 with msg (the log not emptied: another connection kept
+ * reading, writing or checkpointing it for 30 s, tries included). */
 int store_scrub(store *s, bool search, char *msg, size_t n);
 
 /* A phone number's digits (spaces, dashes, dots, brackets and a leading '+' dropped): 0, or -1

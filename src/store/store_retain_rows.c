@@ -12,6 +12,11 @@
 #include <string.h>
 
 #include "store_retain_int.h"
+#include "callqa/cq_clock.h"
+
+/* store_scrub: how long a checkpoint kept busy by others is tried again, and how often */
+#define SCRUB_WAIT_SEC 30.0
+#define SCRUB_RETRY_SEC 0.05
 
 /* ---- rows ----------------------------------------------------------------------------------- */
 
@@ -281,17 +286,29 @@ int store_scrub(store *s, bool search, char *msg, size_t n)
             return -1;
         }
     }
-    db_stmt *st = store__begin(s, R_SCRUB_WAL, "PRAGMA wal_checkpoint(TRUNCATE)");
-    if (!st)
-        return snprintf(msg, n, "%s", s->err), -1;
-    int rc = db_step(st);
-    int64_t busy = rc == DB_ROW ? db_col_int(st, 0) : -1;
-    store__end(s, st);
+    /* A checkpoint another connection is making (the service's checkpointer makes one every
+     * second) is not waited for by SQLite's busy handler: this one is then BUSY at once. It
+     * is tried again until SCRUB_WAIT_SEC has passed; readers and a writer are waited for by
+     * the busy handler within each try. */
+    const double until = cq_clock_mono_sec() + SCRUB_WAIT_SEC;
+    int64_t busy;
+    for (;;) {
+        db_stmt *st = store__begin(s, R_SCRUB_WAL, "PRAGMA wal_checkpoint(TRUNCATE)");
+        if (!st)
+            return snprintf(msg, n, "%s", s->err), -1;
+        int rc = db_step(st);
+        busy = rc == DB_ROW ? db_col_int(st, 0) : -1;
+        store__end(s, st);
+        if (busy != 1 || cq_clock_mono_sec() >= until)
+            break;
+        cq_clock_sleep_all(SCRUB_RETRY_SEC);
+    }
     if (busy != 0) {
         snprintf(msg, n,
-                 "the write-ahead log could not be emptied (%s): another connection is reading; "
-                 "run the command again when it is idle",
-                 busy < 0 ? db_errmsg(s->d) : "busy");
+                 "the write-ahead log could not be emptied (%s): another connection kept "
+                 "reading, writing or checkpointing it for %.0f s; run the command again when "
+                 "it is idle",
+                 busy < 0 ? db_errmsg(s->d) : "busy", SCRUB_WAIT_SEC);
         return -1;
     }
     return 0;

@@ -24,9 +24,11 @@ was checked.
                  (written 0600, one line per file) and deletes them; a file the list does not
                  name is kept
   store_residue  a transcript stored unredacted, then `callqa store redact` while the service
-                 holds the store open: no byte of the spoken value left in the SQLite store's
+                 holds the store open and another connection's checkpoint is under way for
+                 2 s (its lock held): no byte of the spoken value left in the SQLite store's
                  files (the database, its -wal and -shm)
 """
+import fcntl
 import json
 import os
 import random
@@ -36,6 +38,7 @@ import sqlite3
 import stat
 import struct
 import subprocess
+import threading
 import time
 
 import rtlib as rt
@@ -396,6 +399,29 @@ def cat_purge_live_manifest(root):
 SPOKEN_VALUE = "zero four twenty nine"
 
 
+class checkpoint_held:
+    """Another connection's checkpoint under way for `hold` s, as SQLite sees one: its CKPT
+    lock, byte 121 of the -shm file (walformat.html, "2.3.1 How the locks are implemented"),
+    taken by this process with fcntl as SQLite takes it. The service's checkpointer makes one
+    every second, each taking its fsyncs' time on a busy disk; SQLite answers a second
+    checkpointer BUSY at once, without its busy handler."""
+
+    def __init__(self, db, hold):
+        self.fd = os.open(db + "-shm", os.O_RDWR)
+        fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 121)
+        self.timer = threading.Timer(hold, self.release)
+        self.timer.start()
+
+    def release(self):
+        if self.fd >= 0:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, 121)
+            os.close(self.fd)
+            self.fd = -1
+
+    def join(self):
+        self.timer.join()
+
+
 def cat_store_residue(root):
     root = os.path.join(root, "store_residue")
     os.makedirs(root, exist_ok=True)
@@ -417,10 +443,13 @@ def cat_store_residue(root):
                               {"Content-Type": "application/json"}, timeout=60)
         check("its transcript imported, the expiry date in words as said (200)", s == 200,
               "%s %s" % (s, b[:200]))
+        held = checkpoint_held(db, 2.0)
         rc, out, err = run(root, "store", "redact", "--db", db, "--since",
                            time.strftime("%Y-%m-%d"), "--config", later)
+        held.join()
         tx = rows(db, "SELECT text FROM transcripts")
-        check("callqa store redact: the transcript no longer holds the date",
+        check("callqa store redact, while another connection's checkpoint is under way for "
+              "2 s: the transcript no longer holds the date",
               rc == 0 and tx and SPOKEN_VALUE not in tx[0][0],
               "rc %d %s %s %s" % (rc, tx, out[-200:], err[-300:]))
         words = sorted(set(SPOKEN_VALUE.split()))
