@@ -317,11 +317,17 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
     pthread_mutex_unlock(&g->mu);
 }
 
-bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn)
+/* The guard's record of a connection (svc_guard_notify made it), or NULL. */
+static gconn *conn_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *si =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    gconn *c = si ? si->socket_context : NULL;
+    return si ? si->socket_context : NULL;
+}
+
+bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn)
+{
+    gconn *c = conn_of(conn);
     if (!c)
         return true;
     pthread_mutex_lock(&g->mu);
@@ -333,9 +339,7 @@ bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn)
 
 void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *si =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    gconn *c = si ? si->socket_context : NULL;
+    gconn *c = conn_of(conn);
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
@@ -350,9 +354,7 @@ void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn)
 
 void svc_guard_body(svc_guard *g, struct MHD_Connection *conn, bool coming)
 {
-    const union MHD_ConnectionInfo *si =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    gconn *c = si ? si->socket_context : NULL;
+    gconn *c = conn_of(conn);
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
@@ -449,9 +451,7 @@ enum MHD_Result MHD_queue_response(struct MHD_Connection *conn, unsigned int sta
         k = 0; /* another status: a 400 with the same words */
     const union MHD_ConnectionInfo *fi =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    const union MHD_ConnectionInfo *si =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    gconn *c = si ? si->socket_context : NULL;
+    gconn *c = conn_of(conn);
     if (!fi)
         return MHD_NO;
     char id[24];
