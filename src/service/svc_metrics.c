@@ -52,6 +52,11 @@ typedef struct route_hist {
     hist h;
 } route_hist;
 
+/* callqa_guard_total's reasons (svc_metrics_guard) */
+static const char *const k_guard_reasons[] = {"header_timeout", "too_many_pending", "login_failed",
+                                              "bad_request",    "too_many_idle",    "client_gone"};
+#define N_GUARD (sizeof(k_guard_reasons) / sizeof(k_guard_reasons[0]))
+
 static struct {
     pthread_mutex_t mu;
     series req[MAX_SERIES];
@@ -65,16 +70,13 @@ static struct {
     hist stage[N_STAGES]; /* k_stages */
     uint64_t ai[4][2];    /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
     uint64_t ai_fallback;
-    uint64_t guard[6]; /* k_guard_reasons */
+    uint64_t guard[N_GUARD]; /* k_guard_reasons */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static const char *const k_guard_reasons[6] = {"header_timeout", "too_many_pending", "login_failed",
-                                               "bad_request",    "too_many_idle",    "client_gone"};
 
 void svc_metrics_guard(const char *reason)
 {
     pthread_mutex_lock(&g.mu);
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < N_GUARD; i++)
         if (!strcmp(reason, k_guard_reasons[i]))
             g.guard[i]++;
     pthread_mutex_unlock(&g.mu);
@@ -350,7 +352,7 @@ void svc_metrics_write(FILE *f, store *st)
                "ones), failed logins, requests refused for their framing, and requests ended "
                "whose client had gone mid-way.\n"
                "# TYPE callqa_guard_total counter\n");
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < N_GUARD; i++)
         fprintf(f, "callqa_guard_total{reason=\"%s\"} %llu\n", k_guard_reasons[i],
                 (unsigned long long)g.guard[i]);
     fprintf(f,

@@ -6,7 +6,6 @@ scope, and rate-limited; a new password ends the user's sessions (tokens are rev
 import json
 import math
 import os
-import re
 import sqlite3
 import subprocess
 import threading
@@ -14,7 +13,7 @@ import time
 import urllib.parse
 
 import rtlib as rt
-from rtlib import Service, healthy, multipart
+from rtlib import Service, healthy, metric, multipart
 
 TOKEN = "audit-token-" + "a" * 30
 PW = "a-long-password-1"
@@ -121,13 +120,6 @@ def audit_after(svc, after, want=1, action=None):
 def last_id(svc):
     e = audit_after(svc, 0, 0)
     return e[-1]["id"] if e else 0
-
-
-def metric(svc, name):
-    s, b, _ = get(svc, "/metrics")
-    text = b.decode("utf-8", "replace") if isinstance(b, bytes) else b if isinstance(b, str) else ""
-    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else None
 
 
 class Lock:

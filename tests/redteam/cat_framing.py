@@ -28,8 +28,9 @@ import sys
 import time
 
 import rtlib as rt
-from rtlib import Service, check, free_port, healthy, multipart
+from rtlib import Service, check, free_port, healthy, metric, multipart
 
+GONE = 'callqa_guard_total{reason="client_gone"}'
 SECURITY = ("x-content-type-options", "x-frame-options", "referrer-policy",
             "content-security-policy", "cache-control", "x-request-id")
 
@@ -189,20 +190,12 @@ def cat_framing(root):
           [x[0] for x in a] == [200, 400] and closed and
           all(k in a[1][1] for k in SECURITY), "%s %s %r" % ([x[0] for x in a], closed, reply[-400:]))
     # the refusals are counted
-    s, _, b = svc.request("GET", "/metrics")
-    m = re.search(rb'callqa_guard_total\{reason="bad_request"\} (\d+)', b)
+    m = metric(svc, 'callqa_guard_total{reason="bad_request"}')
     check("  callqa_guard_total{reason=\"bad_request\"} counts the library's refusals",
-          s == 200 and m and int(m.group(1)) >= 10, m.group(0) if m else b[:200])
+          m is not None and m >= 10, str(m))
     healthy(svc, "framing")
     rc = svc.stop()
     check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
-
-
-def guard_count(svc, reason):
-    """callqa_guard_total{reason} as /metrics says it (None: not there)"""
-    _, _, m = svc.request("GET", "/metrics")
-    g = re.search(rb'callqa_guard_total\{reason="%s"\} (\d+)' % reason.encode(), m)
-    return int(g.group(1)) if g else None
 
 
 def aborted_lines(svc):
@@ -290,7 +283,7 @@ def cat_uploadtmp(root):
     # sends part of an upload and closes, then continued, so that both wait for its event loop
     # at once (libmicrohttpd 0.9.75 read the bytes and never the close: the request waited for
     # its idle limit, here 600 s; it happened by chance to one abandoned upload in twenty)
-    gone0, ab0 = guard_count(svc, "client_gone"), aborted_lines(svc)
+    gone0, ab0 = metric(svc, GONE), aborted_lines(svc)
     c = socket.create_connection(("127.0.0.1", svc.port))
     os.kill(svc.proc.pid, signal.SIGSTOP)
     try:
@@ -301,10 +294,10 @@ def cat_uploadtmp(root):
         os.kill(svc.proc.pid, signal.SIGCONT)
     ended = rt.until(lambda: aborted_lines(svc) > ab0)
     rt.until(lambda: not temps(svc))
-    gone1 = guard_count(svc, "client_gone")
+    gone1 = metric(svc, GONE)
     check("  a client whose close came with its last bytes: its request ended (logged aborted), "
           "its temporary files gone, client_gone counted",
-          ended and not temps(svc) and gone1 == gone0 + 1,
+          ended and not temps(svc) and gone0 is not None and gone1 == gone0 + 1,
           "aborted lines %s, left %s, client_gone %s -> %s" % (ended, temps(svc), gone0, gone1))
     # the same upload, whole: kept, and nothing left in tmp
     s, _, b = svc.request("POST", "/api/qa/calls", body, {"Content-Type": ct})

@@ -14,7 +14,7 @@ import selectors
 import socket
 import time
 
-from rtlib import HANG, Service, check, healthy
+from rtlib import HANG, Service, check, healthy, metric
 
 
 def get(conn, path="/health"):
@@ -113,11 +113,10 @@ def cat_keepalive(root):
         get(c)
         many.append(c)
     last = [get(c) for c in many[-20:]]
-    s, _, m = svc.request("GET", "/metrics")
-    idle = [ln for ln in m.decode().splitlines() if 'reason="too_many_idle"' in ln]
+    idle = metric(svc, 'callqa_guard_total{reason="too_many_idle"}')
     check("280 idle kept-alive connections of one address: the oldest closed without a word "
           "(too_many_idle counted), the newest 20 still answered 200",
-          idle and float(idle[0].split()[-1]) >= 20 and all(x == 200 for x in last),
+          idle is not None and idle >= 20 and all(x == 200 for x in last),
           "%s %s" % (idle, last))
     for c in many:
         c.close()

@@ -5,6 +5,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -168,6 +169,18 @@ def healthy(svc, what):
     s, dt = svc.health()
     return check("  /health answers after: %s (%.2f s)" % (what, dt), s == 200,
                  "status %s in %.2f s" % (s, dt))
+
+
+def metric(svc, name):
+    """The value of one series of the service's /metrics, `name` as it is written there
+    (callqa_guard_total{reason="bad_request"}); None when the service did not answer or has
+    no such series."""
+    try:
+        s, _, b = svc.request("GET", "/metrics")
+    except (OSError, http.client.HTTPException):
+        return None
+    m = re.search(r"^%s (\S+)$" % re.escape(name), b.decode("utf-8", "replace"), re.M)
+    return float(m.group(1)) if s == 200 and m else None
 
 
 def until(pred, hang=HANG, step=0.05):
