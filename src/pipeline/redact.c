@@ -258,13 +258,24 @@ static int collect_keyed(json_t *v, pv_masker *m, size_t *masked)
                 size_t n = json_string_length(x);
                 if (!n)
                     continue;
-                if (pv_masker_add_keyed(m, json_string_value(x), n) != 0)
+                const char *val = json_string_value(x);
+                if (pv_masker_add_keyed(m, val, n) != 0)
                     return -1;
-                char *s = malloc(n + 1); /* n bytes: a NUL inside is kept */
+                bool wide = false; /* a byte beyond ASCII: a digit of another script, maybe */
+                for (size_t i = 0; i < n && !wide; i++)
+                    wide = (unsigned char)val[i] >= 0x80;
+                /* read as the masker reads it ("４" and "٤" are "4"), so that no symbol written
+                 * in another script is left; n bytes as they are when a NUL is inside */
+                bool norm = wide && strlen(val) == n;
+                char *s = norm ? pv_normalize(val) : malloc(n + 1);
                 if (!s)
                     return -1;
-                memcpy(s, json_string_value(x), n);
-                s[n] = 0;
+                if (norm) {
+                    n = strlen(s);
+                } else {
+                    memcpy(s, val, n);
+                    s[n] = 0;
+                }
                 bool changed = false;
                 for (size_t i = 0; i < n; i++)
                     if (s[i] && s[i] != '*' && strchr("0123456789#ABCD", s[i]))

@@ -12,7 +12,7 @@
  *     URIs with extensions, channels, addresses, SSRCs, hashes, durations and figures are left
  *     as they are, in a string and through the walk of a report (pl_redact_mask_report);
  *   - the walk of an /investigate answer: cross_checks.dtmf.in_band, finding messages with one
- *     digit, explanation;
+ *     digit, explanation; keyed fields written in other scripts or in words;
  *   - the walk's time grows linearly with the streams of distinct keyed digits (it grew with
  *     their square).
  */
@@ -498,6 +498,26 @@ static void test_walk_answer(void **state)
     json_decref(o);
 }
 
+/* keyed fields written in other scripts, or in words: no keyed symbol left in them, read as the
+ * masker reads them (a lone Arabic-Indic digit was kept: the first walk masked ASCII only) */
+static void test_walk_keyed_scripts(void **state)
+{
+    (void)state;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "digits", "\u0664", "info_digits",
+                          "\uff11\uff12\uff13#", "digit", "\u00b9", "dtmf_digits",
+                          "four one one one one one one one one one one one one "
+                          "one one one");
+    assert_non_null(o);
+    size_t n = 0;
+    assert_int_equal(pl_redact_mask_report(o, PV_ALL_TYPES, &n), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "digits")), "*");
+    assert_string_equal(json_string_value(json_object_get(o, "info_digits")), "****");
+    assert_string_equal(json_string_value(json_object_get(o, "digit")), "*");
+    assert_string_equal(json_string_value(json_object_get(o, "dtmf_digits")), "[CARD]");
+    assert_int_equal(n, 4);
+    json_decref(o);
+}
+
 /* a report whose strings are all identifiers and figures: not one changed by the walk */
 static void test_walk_keeps(void **state)
 {
@@ -594,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_false_positives),
         cmocka_unit_test(test_walk_answer),
         cmocka_unit_test(test_walk_keeps),
+        cmocka_unit_test(test_walk_keyed_scripts),
         cmocka_unit_test(test_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
