@@ -5,11 +5,11 @@
  *      a campaign named in it. Oracles: a map the check accepts gives every campaign a plan;
  *      a campaign's plan is on exactly when its types are not empty.
  *   1  a report (JSON) through the one walk (pl_redact_mask_report, every type). Oracles: every
- *      string under a key ending in "digits", read as the masker reads it ("４" is "4") and its
- *      placeholders ("[CARD]") left out, holds no digit nor # nor A-D afterwards; no string of the
- * report quotes such a field's value (three characters or more, with a digit) standing alone
- * between spaces or the string's ends afterwards; no string holds a 16-digit Luhn-valid run
- * standing alone afterwards.
+ *      string under a key ending in "digits", read as the masker reads it ("４" is "4") and
+ *      its placeholders ("[CARD]") left out, holds no digit nor # nor A-D afterwards; no
+ *      string of the report quotes such a field's value (three characters or more, with a
+ *      digit) standing alone between spaces or the string's ends afterwards; no string holds
+ *      a 16-digit Luhn-valid run standing alone afterwards.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
