@@ -518,9 +518,10 @@ static void on_accept(lv_agi_server *s)
             return;
         atomic_fetch_add(&s->accepted, 1);
         if (s->n_req >= s->p.max_conns && !atomic_load(&s->unknown)) {
-            /* every request names a known call: no room for its request, whatever it sends */
-            close(fd);
+            /* every request names a known call: no room for its request, whatever it sends
+             * (counted before the close: who sees the close sees the count) */
             atomic_fetch_add(&s->refused, 1);
+            close(fd);
             continue;
         }
         lv__pool_make_room(&s->pool, &peer, room_read, room_evict, s);
@@ -531,8 +532,8 @@ static void on_accept(lv_agi_server *s)
         lv_agi_params ap = lv_agi_default_params();
         lv_agi_dec *dec = c ? lv_agi_create(&ap, NULL) : NULL;
         if (!dec) {
-            close(fd);
             atomic_fetch_add(&s->refused, 1);
+            close(fd);
             continue;
         }
         memset(c, 0, sizeof(*c));

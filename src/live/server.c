@@ -364,12 +364,12 @@ static void refuse(lv_server *s, int fd, lv_input in)
 {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                "Connection: close\r\n\r\n";
+    atomic_fetch_add(&s->refused_full, 1); /* first: who hears the refusal sees it counted */
     if (in == LV_INPUT_WEBSOCKET)
         lv__send_frame(fd, (const uint8_t *)busy, sizeof(busy) - 1);
     else
         lv__send_error(fd);
     close(fd);
-    atomic_fetch_add(&s->refused_full, 1);
 }
 
 /* make_room's last read of a connection waiting in the pool, and its end. */
