@@ -191,7 +191,11 @@ COLLECTOR=$!
 ip netns exec "${P}p" "$B/callqa" live --rtp 10.67.0.2:40000 --record-dir "$T/live" --stall-sec 2 \
     > "$T/live.jsonl" 2> "$T/live.err" &
 LIVE=$!
-ip netns exec "${P}r" tcpdump -i any -Q out -n --immediate-mode -B 16384 -U -w "$T/wire.pcap" udp > "$T/tcpdump.log" 2>&1 &
+# -s 4096: in immediate mode the kernel's ring holds frames of the snap length (262144 by default:
+# 64 of them in 16 MiB, a tenth of a second of this network's packets on a busy machine); the
+# largest SIP message here is under 2 KiB
+ip netns exec "${P}r" tcpdump -i any -Q out -n --immediate-mode -s 4096 -B 32768 -U \
+    -w "$T/wire.pcap" udp > "$T/tcpdump.log" 2>&1 &
 TCPDUMP=$!
 listening() { # listening NS PROTO PORT: a socket bound there in namespace $P$NS
     run "$1" ss -lnH -"$2" "sport = :$3" | grep -q .
